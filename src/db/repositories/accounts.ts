@@ -1,0 +1,65 @@
+import { and, asc, desc, eq, lt, or } from "drizzle-orm";
+import { unionAll } from "drizzle-orm/pg-core";
+import type { AppDatabase } from "../client.js";
+import { decodeCursor, type KeysetCursor, toPage } from "../pagination.js";
+import { type Account, accounts, transfers } from "../schema/index.js";
+
+export interface AccountInput {
+  userId: string;
+  currency: string;
+  initialBalance?: number | undefined;
+}
+
+/** An unknown `userId` raises ForeignKeyViolationError (missing_reference). */
+export async function createAccount(db: AppDatabase, input: AccountInput): Promise<Account> {
+  const [account] = await db
+    .insert(accounts)
+    .values({ userId: input.userId, currency: input.currency, balance: input.initialBalance ?? 0 })
+    .returning();
+  if (!account) throw new Error("INSERT ... RETURNING returned no row");
+  return account;
+}
+
+export async function getAccount(db: AppDatabase, id: string): Promise<Account | undefined> {
+  const [account] = await db.select().from(accounts).where(eq(accounts.id, id));
+  return account;
+}
+
+export async function listUserAccounts(db: AppDatabase, userId: string): Promise<Account[]> {
+  return db
+    .select()
+    .from(accounts)
+    .where(eq(accounts.userId, userId))
+    .orderBy(asc(accounts.createdAt), asc(accounts.id));
+}
+
+/**
+ * Transfers in or out of an account, newest first. Two index scans (one per direction, each
+ * already in key order and limited) merged by UNION ALL: an OR over both columns can't use
+ * either index for ordering and would sort every transfer of a busy account.
+ */
+export async function listAccountTransfers(
+  db: AppDatabase,
+  accountId: string,
+  options: { limit: number; cursor?: string },
+) {
+  const before = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const side = (column: typeof transfers.fromAccountId | typeof transfers.toAccountId) =>
+    db
+      .select()
+      .from(transfers)
+      .where(and(eq(column, accountId), before ? olderThan(before) : undefined))
+      .orderBy(desc(transfers.createdAt), desc(transfers.id))
+      .limit(options.limit + 1);
+  const rows = await unionAll(side(transfers.fromAccountId), side(transfers.toAccountId))
+    .orderBy(desc(transfers.createdAt), desc(transfers.id))
+    .limit(options.limit + 1);
+  return toPage(rows, options.limit);
+}
+
+function olderThan(cursor: KeysetCursor) {
+  return or(
+    lt(transfers.createdAt, cursor.createdAt),
+    and(eq(transfers.createdAt, cursor.createdAt), lt(transfers.id, cursor.id)),
+  );
+}

@@ -1,0 +1,27 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { users } from "./users.js";
+
+export const accounts = pgTable(
+  "accounts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      // RESTRICT: a user with accounts can't be deleted (the API answers 409 conflict).
+      .references(() => users.id, { onDelete: "restrict" }),
+    currency: text("currency").notNull(),
+    // Money is bigint minor units. The upper bound keeps every balance a safe JSON number.
+    balance: bigint("balance", { mode: "number" }).notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("accounts_user_id_created_at_idx").on(t.userId, t.createdAt, t.id),
+    check("accounts_balance_non_negative", sql`${t.balance} >= 0`),
+    check("accounts_balance_safe_integer", sql`${t.balance} <= 9007199254740991`),
+    check("accounts_currency_iso", sql`${t.currency} ~ '^[A-Z]{3}$'`),
+  ],
+);
+
+export type Account = typeof accounts.$inferSelect;
+export type NewAccount = typeof accounts.$inferInsert;

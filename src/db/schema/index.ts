@@ -1,0 +1,3 @@
+export * from "./accounts.js";
+export * from "./transfers.js";
+export * from "./users.js";

@@ -1,0 +1,42 @@
+import type { AppDatabase } from "../../../db/client.js";
+import { createTransfer, getTransfer } from "../../../db/repositories/transfers.js";
+import type { Transfer as TransferRow } from "../../../db/schema/index.js";
+import type { TransactionOptions } from "../../../db/transaction.js";
+import { NotFoundError } from "../../../domain-errors.js";
+import { createRouter } from "../../router.js";
+import { toIso } from "../../schemas.js";
+import { createTransferRoute, getTransferRoute } from "./transfers.routes.js";
+
+export const toTransferDto = (t: TransferRow) => ({
+  id: t.id,
+  fromAccountId: t.fromAccountId,
+  toAccountId: t.toAccountId,
+  amount: t.amount,
+  currency: t.currency,
+  createdAt: toIso(t.createdAt),
+});
+
+export function createTransfersRouter({
+  db,
+  transactionOptions,
+}: {
+  db: AppDatabase;
+  transactionOptions: TransactionOptions;
+}) {
+  return createRouter()
+    .openapi(createTransferRoute, async (c) => {
+      const { transfer } = await createTransfer(
+        db,
+        c.req.valid("json"),
+        c.req.valid("header")["idempotency-key"],
+        transactionOptions,
+      );
+      c.header("Location", `/transfers/${transfer.id}`);
+      return c.json(toTransferDto(transfer), 201);
+    })
+    .openapi(getTransferRoute, async (c) => {
+      const transfer = await getTransfer(db, c.req.valid("param").id);
+      if (!transfer) throw new NotFoundError("transfer");
+      return c.json(toTransferDto(transfer), 200);
+    });
+}

@@ -1,0 +1,75 @@
+/**
+ * Process entry: env -> logger -> database -> app -> listen, and a graceful shutdown.
+ *
+ * On the embedded database (no DATABASE_URL) pending migrations are applied and demo data is
+ * seeded on start, so `npm run dev` works with nothing installed. Against a real server,
+ * migrations are a deploy step (`npm run db:migrate`), never a side effect of booting.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { seed } from "../seeds/index.js";
+import { createDatabase } from "./db/client.js";
+import { migrateDatabase } from "./db/migrate.js";
+import { loadConfig, redactUrl } from "./env.js";
+import { createApp } from "./http/app.js";
+import { createLogger } from "./logger.js";
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const database = await createDatabase(config.database, { logger });
+  logger.info(
+    { driver: database.driver, database: redactUrl(config.database.url) },
+    "database configured",
+  );
+
+  if (database.driver === "pglite") {
+    await migrateDatabase(database);
+    const seeded = await seed(database.db);
+    logger.info({ seeded, dataDir: config.database.pgliteDataDir }, "embedded database ready");
+  }
+
+  const app = createApp({ database, logger });
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
+    logger.info({ url: urlOf(info) }, "listening"),
+  ) as Server;
+  // Longer than common load balancer idle timeouts (60 s), so they close first, not us.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");
+    const force = setTimeout(() => {
+      logger.warn("shutdown timeout: closing remaining connections");
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Idle keep-alive sockets would otherwise hold close() open until they time out.
+      server.closeIdleConnections();
+    });
+    await database.close();
+    logger.info("stopped");
+    logger.flush?.();
+    process.exitCode = 0;
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+function urlOf(info: AddressInfo) {
+  const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+  return `http://${host === "[::]" ? "localhost" : host}:${info.port}`;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `startup failed: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,17 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Resolves the database once per run (TEST_DATABASE_URL, testcontainers or PGlite) and
+    // prepares a migrated template database; each test file clones its own from it
+    // (test/setup/test-database.ts).
+    globalSetup: ["test/setup/global-setup.ts"],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    // Tests never depend on order; shuffling keeps it that way.
+    sequence: { shuffle: { files: false, tests: true } },
+    env: { NODE_ENV: "test" },
+  },
+});
