@@ -7,6 +7,7 @@ export default defineConfig({
     // prepares a migrated template database; each test file clones its own from it
     // (test/setup/test-database.ts).
     globalSetup: ["test/setup/global-setup.ts"],
+    setupFiles: ["test/setup/fail-on-error-log.ts"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -254,7 +254,8 @@ export function testEnv(source: Source = process.env) {
   return {
     testDatabaseUrl: source.TEST_DATABASE_URL || undefined,
     ci: source.CI === "true" || source.CI === "1",
-    workerId: source.VITEST_POOL_ID ?? source.VITEST_WORKER_ID ?? "0",
+    /** Handed to child processes the tests start (the server, the migration CLI). */
+    path: source.PATH ?? "",
   };
 }
 

@@ -24,6 +24,9 @@ async function main() {
     "database configured",
   );
 
+  if (database.driver === "pglite" && config.nodeEnv === "production") {
+    logger.warn("NODE_ENV=production on the embedded database: set DATABASE_URL for a real server");
+  }
   if (database.driver === "pglite") {
     await migrateDatabase(database);
     const seeded = await seed(database.db);
@@ -49,8 +52,13 @@ async function main() {
     }, config.shutdownTimeoutMs);
     force.unref();
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Idle keep-alive sockets would otherwise hold close() open until they time out.
+      // Keep-alive sockets would hold close() open until they time out: close each one as soon
+      // as it goes idle, which for a socket with a request in flight is right after its response.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      server.close(() => {
+        clearInterval(sweep);
+        resolve();
+      });
       server.closeIdleConnections();
     });
     await database.close();

@@ -98,7 +98,9 @@ export const IdempotencyHeaders = z.object({
     .string()
     .regex(/^[\x21-\x7E]{1,255}$/, "must be 1-255 visible ASCII characters")
     .optional()
-    .openapi({ param: { name: "Idempotency-Key", in: "header" } }),
+    .openapi({
+      description: "Idempotency-Key: replays of the same body return the original transfer",
+    }),
 });
 
 export const Stats = z

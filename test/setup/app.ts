@@ -3,12 +3,20 @@ import type { Database } from "../../src/db/client.js";
 import { createApp } from "../../src/http/app.js";
 import { createLogger } from "../../src/logger.js";
 
+/** Every captured line of the current test file; checked for unexpected errors after each test. */
+export const allCapturedLogs: Record<string, unknown>[] = [];
+
 /** Log lines captured from the app, so tests can assert on them (and on their absence). */
 export function captureLogs() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
-      for (const line of String(chunk).split("\n")) if (line) lines.push(JSON.parse(line));
+      for (const line of String(chunk).split("\n")) {
+        if (!line) continue;
+        const parsed = JSON.parse(line);
+        lines.push(parsed);
+        allCapturedLogs.push(parsed);
+      }
       done();
     },
   });
