@@ -1,0 +1,136 @@
+/**
+ * Throughput of the demo's GET /users/{id} against a minimal Hono + postgres.js server doing the
+ * same query (bench/http/baseline-server.ts): same machine, same database, same pool size, same
+ * load generator (autocannon) and connection count, in the same run, rounds interleaved so the
+ * noise of a shared machine lands on both. Reports requests/s, p99 latency and the ratio.
+ *
+ *   npm run bench:http            # BENCH_DATABASE_URL (default: local postgres), 5 rounds of 10 s
+ *
+ * A scratch database is created, migrated, seeded and dropped. Not a test: nothing asserts.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import autocannon from "autocannon";
+import postgres from "postgres";
+import { seed } from "../../seeds/index.js";
+import { createDatabase } from "../../src/db/client.js";
+import { migrateDatabaseUrl } from "../../src/db/migrate.js";
+import { users } from "../../src/db/schema/index.js";
+import { parseConfig } from "../../src/env.js";
+
+// biome-ignore lint/style/noProcessEnv: bench harness settings
+const env = process.env;
+const adminUrl = env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const rounds = Number(env.BENCH_ROUNDS ?? 5);
+const seconds = Number(env.BENCH_SECONDS ?? 10);
+const connections = Number(env.BENCH_CONNECTIONS ?? 50);
+const poolMax = env.BENCH_POOL_MAX ?? "10";
+
+const dbName = `bench_http_${Date.now()}`;
+const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+
+async function main() {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`create database "${dbName}"`);
+  const children: ChildProcess[] = [];
+  try {
+    const config = parseConfig({ DATABASE_URL: dbUrl });
+    await migrateDatabaseUrl(config.database);
+    const database = await createDatabase(config.database);
+    await seed(database.db);
+    const ids = (await database.db.select({ id: users.id }).from(users)).map((r) => r.id);
+    await database.close();
+
+    const common = { DATABASE_URL: dbUrl, DATABASE_POOL_MAX: poolMax, PATH: env.PATH ?? "" };
+    const demo = start("src/server.ts", { ...common, PORT: "3901", NODE_ENV: "production" });
+    const baseline = start("bench/http/baseline-server.ts", { ...common, PORT: "3902" });
+    children.push(demo, baseline);
+    await Promise.all([
+      ready("http://127.0.0.1:3901/health/live"),
+      ready(`http://127.0.0.1:3902/users/${ids[0]}`),
+    ]);
+
+    const results = { demo: [] as Run[], baseline: [] as Run[] };
+    // Warm both (JIT, prepared plans, pool), then alternate which goes first.
+    await load("http://127.0.0.1:3901", ids, 3);
+    await load("http://127.0.0.1:3902", ids, 3);
+    for (let round = 0; round < rounds; round++) {
+      const order =
+        round % 2 === 0 ? (["demo", "baseline"] as const) : (["baseline", "demo"] as const);
+      for (const which of order) {
+        const run = await load(`http://127.0.0.1:${which === "demo" ? 3901 : 3902}`, ids, seconds);
+        results[which].push(run);
+        console.log(
+          `round ${round + 1} ${which.padEnd(8)} ${run.rps.toFixed(0)} req/s  p99 ${run.p99} ms  non-2xx ${run.errors}`,
+        );
+      }
+    }
+    const demoRps = median(results.demo.map((r) => r.rps));
+    const baseRps = median(results.baseline.map((r) => r.rps));
+    console.log("\nmedian of rounds (GET /users/{id}, %d connections):", connections);
+    console.table({
+      demo: { "req/s": Math.round(demoRps), "p99 ms": median(results.demo.map((r) => r.p99)) },
+      baseline: {
+        "req/s": Math.round(baseRps),
+        "p99 ms": median(results.baseline.map((r) => r.p99)),
+      },
+    });
+    console.log(`ratio demo/baseline: ${(demoRps / baseRps).toFixed(3)} (target >= 0.85)`);
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+    await admin.end();
+  }
+}
+
+interface Run {
+  rps: number;
+  p99: number;
+  errors: number;
+}
+
+function start(script: string, childEnv: Record<string, string>) {
+  // Output is discarded but still produced: the demo pays for its access log as in production.
+  return spawn(process.execPath, ["--import", "tsx", script], { env: childEnv, stdio: "ignore" });
+}
+
+async function ready(url: string) {
+  for (let i = 0; i < 100; i++) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function load(base: string, ids: string[], duration: number): Promise<Run> {
+  let i = 0;
+  const result = await autocannon({
+    url: base,
+    connections,
+    duration,
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (request) => ({ ...request, path: `/users/${ids[i++ % ids.length]}` }),
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors,
+  };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+await main();
