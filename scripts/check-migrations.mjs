@@ -1,10 +1,13 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // Proves the committed migrations match the schema: `drizzle-kit check` (journal and snapshots
 // are consistent) and `drizzle-kit generate` would write nothing. Anything generate writes is
-// removed again, so the check leaves the tree as it found it.
+// removed again, so the check leaves the tree as it found it. Then every migration must have
+// a down file with SQL in it, and every .sql file must belong to a journal entry.
+// Run through tsx (`npm run db:check`): it reads the folder with the runner's own code.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { readMigrationFolder } from "../src/db/migrator/files.js";
 
 const folder = "drizzle";
 const listing = () => new Set(walk(folder));
@@ -45,4 +48,21 @@ if (added.length > 0) {
   );
   process.exit(1);
 }
-console.log("migrations match the schema (drizzle-kit check clean, generate has nothing to do)");
+
+const migrations = readMigrationFolder(folder);
+const withoutDown = migrations.filter((migration) => migration.down.state !== "ready");
+const known = new Set(migrations.flatMap((m) => [m.file, m.down.file]));
+const strays = walk(folder).filter((file) => file.endsWith(".sql") && !known.has(file));
+if (withoutDown.length > 0 || strays.length > 0) {
+  for (const { down } of withoutDown) console.error(`down migration ${down.state}: ${down.file}`);
+  for (const file of strays) console.error(`not in the journal: ${file}`);
+  console.error(
+    "Every migration needs a down file with the SQL that undoes it (`npm run db:generate` " +
+      "scaffolds one), and every .sql file in drizzle/ must belong to a journal entry.",
+  );
+  process.exit(1);
+}
+console.log(
+  `migrations match the schema (drizzle-kit check clean, generate has nothing to do); ` +
+    `${migrations.length} down files present`,
+);

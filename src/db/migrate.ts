@@ -1,15 +1,21 @@
 /**
- * Applies the committed migrations in `drizzle/` with Drizzle's migrator, on a dedicated
- * single connection (never the app's pool), and closes it.
+ * Applies the committed migrations in `drizzle/` with the template's runner (src/db/migrator),
+ * for callers that just want "bring this database up to date": the server on the embedded
+ * database, the test suite's template database. Deploys use the CLI (`npm run db:migrate`),
+ * which adds backups, the production lint and dry runs.
+ *
+ * @example
+ * await migrateDatabaseUrl(config.database); // own single connection, closed afterwards
  */
 import { fileURLToPath } from "node:url";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
-import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
 import type { DatabaseConfig } from "../env.js";
-import { type Database, postgresOptions } from "./client.js";
+import type { Database } from "./client.js";
+import {
+  connectForMigrations,
+  migrateUp,
+  pgliteMigrationConnection,
+  type UpOptions,
+} from "./migrator/index.js";
 
 /** `drizzle/` at the project root, wherever this file is run from (src/ or dist/src/). */
 export const MIGRATIONS_FOLDER = fileURLToPath(
@@ -19,27 +25,29 @@ export const MIGRATIONS_FOLDER = fileURLToPath(
   ),
 );
 
-export async function migrateDatabaseUrl(config: DatabaseConfig): Promise<void> {
-  if (!config.url) throw new Error("a postgres URL is required");
-  const sql = postgres(config.url, {
-    ...postgresOptions(config),
-    max: 1,
-    // DDL on a big table may legitimately run long; the app's statement timeout doesn't apply.
-    connection: { application_name: `${config.applicationName}:migrate` },
-    onnotice: () => undefined,
-  });
+type Options = Omit<UpOptions, "folder">;
+
+/** Migrates the database of `config` over its own dedicated connection, then closes it. */
+export async function migrateDatabaseUrl(
+  config: DatabaseConfig,
+  options: Options = {},
+): Promise<void> {
+  const connection = await connectForMigrations(config);
   try {
-    await migratePostgres(drizzlePostgres(sql), { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrateUp(connection, { ...options, folder: MIGRATIONS_FOLDER });
   } finally {
-    await sql.end({ timeout: 5 });
+    await connection.close();
   }
 }
 
 /** For an open database: PGlite has one connection, so it migrates in place. */
-export async function migrateDatabase(database: Database): Promise<void> {
+export async function migrateDatabase(database: Database, options: Options = {}): Promise<void> {
   if (database.pglite) {
-    await migratePglite(drizzlePglite(database.pglite), { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrateUp(pgliteMigrationConnection(database.pglite), {
+      ...options,
+      folder: MIGRATIONS_FOLDER,
+    });
     return;
   }
-  await migrateDatabaseUrl(database.config);
+  await migrateDatabaseUrl(database.config, options);
 }

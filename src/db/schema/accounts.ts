@@ -14,9 +14,17 @@ export const accounts = pgTable(
     // Money is bigint minor units. The upper bound keeps every balance a safe JSON number.
     balance: bigint("balance", { mode: "number" }).notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    // Last change to the row (balance moves). Drizzle adds `updated_at = now()` to every
+    // UPDATE it builds for this table, so repositories need not remember to set it.
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => sql`now()`),
   },
   (t) => [
     index("accounts_user_id_created_at_idx").on(t.userId, t.createdAt, t.id),
+    // "Accounts changed since": incremental exports and reconciliation, keyset-paginated.
+    index("accounts_updated_at_id_idx").on(t.updatedAt, t.id),
     check("accounts_balance_non_negative", sql`${t.balance} >= 0`),
     check("accounts_balance_safe_integer", sql`${t.balance} <= 9007199254740991`),
     check("accounts_currency_iso", sql`${t.currency} ~ '^[A-Z]{3}$'`),

@@ -1,0 +1,302 @@
+/**
+ * `db` command line: status, migrate, rollback and generate over drizzle-kit's `drizzle/`
+ * folder (see docs/migrations.md). Connection settings come from the environment like the app
+ * (DATABASE_URL; unset: the embedded PGlite database under PGLITE_DATA_DIR).
+ *
+ *   npm run db:status   -- [--json]
+ *   npm run db:migrate  -- [--dry-run] [--to TAG] [--allow-drift] [--allow-dangerous] [--backup|--no-backup]
+ *   npm run db:rollback -- [--steps N | --to TAG] [--dry-run] [--allow-drift] [--backup|--no-backup]
+ *   npm run db:generate -- [--name NAME] [--custom]
+ *
+ * Exit codes, for CI and deploy scripts:
+ *   0  done, or (status) everything applied and no drift
+ *   1  failed: a statement, the connection, the lock wait, a missing down file
+ *   2  usage: unknown command or option, bad value, unknown tag
+ *   3  status: migrations are pending (no drift)
+ *   4  drift: applied migrations changed or missing from the folder (status; migrate and
+ *      rollback refuse without --allow-drift)
+ *   5  migrate refused: dangerous operations with NODE_ENV=production and no --allow-dangerous
+ */
+import { spawnSync } from "node:child_process";
+import { relative } from "node:path";
+import { parseArgs } from "node:util";
+import { MIGRATIONS_FOLDER } from "../db/migrate.js";
+import {
+  backupDatabase,
+  connectForMigrations,
+  DangerousMigrationError,
+  MigrationDriftError,
+  type MigrationFile,
+  migrateUp,
+  type PlannedChange,
+  pgDumpAvailable,
+  readJournalTags,
+  readMigrationStatus,
+  rollback,
+  type StatusReport,
+  scaffoldDownFiles,
+  UnknownMigrationError,
+} from "../db/migrator/index.js";
+import { type Config, loadConfig, redactUrl } from "../env.js";
+
+const EXIT = { ok: 0, failed: 1, usage: 2, pending: 3, drift: 4, dangerous: 5 } as const;
+
+const USAGE = `usage: db <status|migrate|rollback|generate> [options]
+  --folder DIR          migrations folder (default: drizzle/)
+  --json                status: machine-readable output
+  --dry-run             migrate, rollback: print the SQL and run it in a transaction that is rolled back
+  --to TAG              migrate: stop after TAG; rollback: undo everything applied after TAG
+  --steps N             rollback: how many migrations to undo, newest first (default 1)
+  --allow-drift         run although applied migrations changed or are missing from the folder
+  --allow-dangerous     apply migrations the lint flags (required with NODE_ENV=production)
+  --backup, --no-backup pg_dump before changing anything (default: on with NODE_ENV=production)
+  --backup-dir DIR      where backups go (default: backups/)
+  --lock-timeout S      seconds to wait for another run's lock (default 300)
+  --name NAME           generate: the migration's name
+  --custom              generate: an empty migration for hand-written SQL
+exit codes: 0 ok, 1 failed, 2 usage, 3 pending, 4 drift, 5 dangerous refused`;
+
+class UsageError extends Error {}
+
+const DATABASE_COMMANDS = ["status", "migrate", "rollback"] as const;
+const isDatabaseCommand = (command: string): command is (typeof DATABASE_COMMANDS)[number] =>
+  (DATABASE_COMMANDS as readonly string[]).includes(command);
+
+type Flags = ReturnType<typeof parseFlags>["values"];
+
+function parseFlags(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      folder: { type: "string" },
+      json: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      to: { type: "string" },
+      steps: { type: "string" },
+      "allow-drift": { type: "boolean" },
+      "allow-dangerous": { type: "boolean" },
+      backup: { type: "boolean" },
+      "no-backup": { type: "boolean" },
+      "backup-dir": { type: "string" },
+      "lock-timeout": { type: "string" },
+      name: { type: "string" },
+      custom: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+async function main(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(args);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values: flags, positionals } = parsed;
+  const [command, ...extra] = positionals;
+  if (flags.help) {
+    console.log(USAGE);
+    return EXIT.ok;
+  }
+  if (!command || extra.length > 0) throw new UsageError("expected exactly one command");
+  if (flags.steps !== undefined && flags.to !== undefined) {
+    throw new UsageError("--steps and --to can't be combined");
+  }
+
+  if (flags.backup && flags["no-backup"]) {
+    throw new UsageError("--backup and --no-backup can't be combined");
+  }
+
+  if (command === "generate") return generate(flags);
+  if (!isDatabaseCommand(command)) throw new UsageError(`unknown command ${command}`);
+  // Relative, so messages name `drizzle/0001_x.sql` rather than an absolute path.
+  const folder = relative(process.cwd(), flags.folder ?? MIGRATIONS_FOLDER) || ".";
+  const lockTimeoutMs = positiveInt(flags["lock-timeout"] ?? "300", "--lock-timeout") * 1000;
+  const steps = positiveInt(flags.steps ?? "1", "--steps");
+
+  const config = loadConfig();
+  const beforeChange = command === "status" ? undefined : await backupHook(config, flags);
+  const connection = await connectForMigrations(config.database);
+  try {
+    const options = {
+      folder,
+      log: (line: string) => console.log(line),
+      lockTimeoutMs,
+      dryRun: flags["dry-run"] ?? false,
+      allowDrift: flags["allow-drift"] ?? false,
+      beforeChange,
+    };
+    switch (command) {
+      case "status": {
+        const report = await readMigrationStatus(connection, { folder });
+        const code = report.drift ? EXIT.drift : report.pending.length > 0 ? EXIT.pending : EXIT.ok;
+        if (flags.json) console.log(JSON.stringify(statusJson(report, code), null, 2));
+        else printStatus(report, config, code);
+        return code;
+      }
+      case "migrate": {
+        const result = await migrateUp(connection, {
+          ...options,
+          ...(flags.to === undefined ? {} : { to: flags.to }),
+          refuseDangerous: config.nodeEnv === "production" && !flags["allow-dangerous"],
+        });
+        if (!options.dryRun) console.log(`${result.migrations.length} migration(s) applied`);
+        return EXIT.ok;
+      }
+      case "rollback": {
+        const result = await rollback(connection, {
+          ...options,
+          ...(flags.to === undefined ? { steps } : { to: flags.to }),
+        });
+        if (!options.dryRun) console.log(`${result.migrations.length} migration(s) rolled back`);
+        return EXIT.ok;
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `drizzle-kit generate`, then an empty down file for each migration it added. */
+function generate(flags: Flags): number {
+  const before = readJournalTags(MIGRATIONS_FOLDER);
+  const result = spawnSync(
+    "npx",
+    [
+      "drizzle-kit",
+      "generate",
+      ...(flags.name ? ["--name", flags.name] : []),
+      ...(flags.custom ? ["--custom"] : []),
+    ],
+    { stdio: "inherit" },
+  );
+  if (result.status !== 0) return EXIT.failed;
+  const added = readJournalTags(MIGRATIONS_FOLDER).filter((tag) => !before.includes(tag));
+  for (const file of scaffoldDownFiles(MIGRATIONS_FOLDER, added)) {
+    console.log(
+      `down file scaffolded: ${relative(process.cwd(), file)} (write the SQL that undoes it)`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/**
+ * The pre-change backup, when asked for (`--backup`) or by default in production. Asked for
+ * explicitly it must happen; by default it is skipped with a warning where it can't.
+ */
+async function backupHook(
+  config: Config,
+  flags: Flags,
+): Promise<((change: PlannedChange) => Promise<void>) | undefined> {
+  if (flags["no-backup"] || flags["dry-run"]) return undefined;
+  const explicit = flags.backup === true;
+  if (!explicit && config.nodeEnv !== "production") return undefined;
+  const cannot =
+    config.database.driver === "pglite"
+      ? "the embedded PGlite database can't be dumped with pg_dump"
+      : (await pgDumpAvailable())
+        ? undefined
+        : "pg_dump is not on PATH";
+  if (cannot) {
+    if (explicit) throw new Error(`--backup: ${cannot}`);
+    console.warn(`warning: no backup taken: ${cannot} (pass --no-backup to silence this)`);
+    return undefined;
+  }
+  return async (change) => {
+    const label = change.direction === "up" ? "before-migrate" : "before-rollback";
+    const file = await backupDatabase(config.database, {
+      dir: flags["backup-dir"] ?? "backups",
+      label,
+    });
+    console.log(`backup written to ${file}`);
+  };
+}
+
+function printStatus(report: StatusReport, config: Config, code: number): void {
+  console.log(`migrations against ${redactUrl(config.database.url)}`);
+  const width = Math.max(0, ...report.entries.map((entry) => entry.migration.tag.length));
+  const line = (label: string, migration: MigrationFile, rest: string) =>
+    console.log(
+      `  ${label.padEnd(8)} ${migration.tag.padEnd(width)}  generated ${minutes(migration.when)}${rest}`,
+    );
+  for (const entry of report.entries) {
+    const appliedAt = entry.state === "pending" ? undefined : report.appliedAt.get(entry.row.hash);
+    const applied = appliedAt
+      ? `  applied ${minutes(appliedAt.getTime())}`
+      : "  applied (time unknown)";
+    if (entry.state === "applied") line("applied", entry.migration, applied);
+    if (entry.state === "changed") {
+      line("CHANGED", entry.migration, `${applied}  drift: the file changed since it was applied`);
+    }
+    if (entry.state === "pending") {
+      line(
+        "pending",
+        entry.migration,
+        entry.outOfOrder
+          ? "  out of order: older than an applied migration (drizzle-kit migrate would skip it; db:migrate applies it)"
+          : "",
+      );
+    }
+  }
+  for (const row of report.missingFiles) {
+    console.log(
+      `  MISSING  row ${row.id} (hash ${row.hash.slice(0, 12)}…, generated ${minutes(row.createdAt)})` +
+        "  drift: applied, but no migration in the folder has it",
+    );
+  }
+  for (const migration of report.missingDown) {
+    console.log(`  no down: ${migration.tag} (${migration.down.state}: ${migration.down.file})`);
+  }
+  const pending = report.pending.length;
+  console.log(
+    code === EXIT.ok
+      ? "up to date"
+      : `${pending} pending${report.drift ? ", drift detected" : ""} (exit ${code})`,
+  );
+}
+
+function statusJson(report: StatusReport, exitCode: number) {
+  return {
+    exitCode,
+    pending: report.pending.length,
+    drift: report.drift,
+    migrations: report.entries.map((entry) => ({
+      tag: entry.migration.tag,
+      state: entry.state,
+      generatedAt: new Date(entry.migration.when).toISOString(),
+      appliedAt:
+        entry.state === "pending"
+          ? null
+          : (report.appliedAt.get(entry.row.hash)?.toISOString() ?? null),
+      outOfOrder: entry.state === "pending" && entry.outOfOrder,
+      down: entry.migration.down.state,
+    })),
+    missingFiles: report.missingFiles,
+  };
+}
+
+function minutes(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+}
+
+function positiveInt(value: string, flag: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new UsageError(`${flag} must be a positive integer`);
+  }
+  return number;
+}
+
+process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`${error.message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  console.error(error instanceof Error ? error.message : String(error));
+  if (error instanceof UnknownMigrationError) return EXIT.usage;
+  if (error instanceof MigrationDriftError) return EXIT.drift;
+  if (error instanceof DangerousMigrationError) return EXIT.dangerous;
+  return EXIT.failed;
+});
