@@ -1,8 +1,9 @@
 /**
  * Deterministic demo data: about 1,000 users, one or two accounts each, and a few thousand
- * transfers whose effects are already reflected in the balances. Loaded set-based (chunked
- * multi-row INSERTs in one transaction, see `bulkInsert`), and idempotent: fixed ids plus
- * ON CONFLICT DO NOTHING, so a second run inserts nothing and fails on nothing.
+ * transfers whose effects are already reflected in the balances. Loaded set-based in one
+ * transaction with `bulkInsert` (COPY through a staging table at this size, on both drivers),
+ * and idempotent: fixed ids plus ON CONFLICT DO NOTHING, so a second run inserts nothing and
+ * fails on nothing.
  */
 import { bulkInsert } from "../src/db/bulk.js";
 import type { AppDatabase } from "../src/db/client.js";

@@ -1,15 +1,17 @@
 import pino, { type Logger } from "pino";
-import { DatabaseError } from "./db/errors.js";
+import { DatabaseError, mapDatabaseError } from "./db/errors.js";
 import type { Config } from "./env.js";
 
 export type { Logger } from "pino";
 
 /**
- * Errors are logged through this serializer: typed database errors log their safe `toJSON()`
- * (pino's default would walk `cause`, and a Drizzle cause message carries bound parameters).
+ * Errors are logged through this serializer: database errors — typed, or still raw from Drizzle
+ * or a driver — log the typed error's safe `toJSON()` (pino's default would print the raw
+ * message and walk `cause`, and a Drizzle message carries the bound parameters).
  */
 function serializeError(error: unknown) {
-  if (error instanceof DatabaseError) return error.toJSON();
+  const mapped = mapDatabaseError(error);
+  if (mapped instanceof DatabaseError) return mapped.toJSON();
   if (error instanceof Error) {
     return { name: error.name, message: error.message, stack: error.stack };
   }

@@ -5,13 +5,24 @@
  * - `postgres://` URL -> a postgres.js pool (TLS, timeouts, application_name per config);
  * - no URL            -> embedded PGlite (a WASM PostgreSQL in this process), for zero setup.
  *
+ * Both drivers are wrapped once, below Drizzle, so that every query — from `db`, from a
+ * transaction's `tx`, from `database.sql` / `database.pglite` — gets the same treatment:
+ * - timed and reported to the query log / metrics (`query-log.ts`);
+ * - a bounded wait for a connection: `PoolTimeoutError` after `DATABASE_POOL_TIMEOUT` instead of
+ *   queueing forever (the self-deadlock of porsager/postgres#893);
+ * - refused with `TransactionEndedError` when sent through a transaction that has ended;
+ * - prepared as a named statement when that pays off (`DATABASE_PREPARE`, ADR 0003).
+ *
  * @example
  * const database = await createDatabase(config.database, { logger });
  * const rows = await database.db.select().from(users).limit(10);
  * await database.close();
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
+import { connect as connectSocket, type Socket } from "node:net";
+import { Stream } from "node:stream";
+import { PGlite, type Results, type Transaction } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -24,7 +35,9 @@ import {
   DatabaseTimeoutError,
   mapDatabaseError,
   PoolTimeoutError,
+  TransactionEndedError,
 } from "./errors.js";
+import { createQueryObserver, type QueryMetricsSnapshot, type QueryObserver } from "./query-log.js";
 import * as schema from "./schema/index.js";
 
 export type Schema = typeof schema;
@@ -39,13 +52,15 @@ export type AppTransaction = PgTransaction<
 export interface Database {
   readonly db: AppDatabase;
   readonly driver: "postgres" | "pglite";
-  /** The raw postgres.js pool (COPY, cursors, LISTEN); undefined on PGlite. */
+  /** The postgres.js pool (COPY, cursors, LISTEN), logged and guarded like `db`; undefined on PGlite. */
   readonly sql: postgres.Sql | undefined;
-  /** The embedded database; undefined on postgres.js. */
+  /** The embedded database, logged and guarded like `db`; undefined on postgres.js. */
   readonly pglite: PGlite | undefined;
   readonly config: DatabaseConfig;
   /** `SELECT 1` bounded by `timeoutMs`; rejects with a typed error, never hangs. */
   ping(timeoutMs?: number): Promise<{ latencyMs: number }>;
+  /** Counters and a latency histogram of every query sent so far. */
+  queryMetrics(): QueryMetricsSnapshot;
   /** Waits up to `timeoutSeconds` for running queries, then closes every connection. */
   close(timeoutSeconds?: number): Promise<void>;
 }
@@ -56,12 +71,27 @@ export interface CreateDatabaseOptions {
   max?: number;
 }
 
-/** Builds the postgres.js options from config; exported for tools that need their own pool. */
+/**
+ * Statements with more parameters than this are never prepared: they are bulk writes whose
+ * text varies with the row count, so a named statement would be parsed once, used once and
+ * kept by the server for the connection's lifetime (ADR 0003).
+ */
+export const MAX_PREPARED_PARAMETERS = 100;
+
+/**
+ * Builds the postgres.js options from config; exported for tools that need their own pool.
+ *
+ * @example
+ * const sql = postgres(config.url, { ...postgresOptions(config), max: 1 });
+ */
 export function postgresOptions(
   config: DatabaseConfig,
   logger?: Logger,
 ): postgres.Options<Record<string, postgres.PostgresType>> {
+  const multiHost = config.url !== undefined && new URL(config.url).host.includes(",");
   return {
+    // An option postgres.js supports but doesn't declare in its types.
+    ...(multiHost ? {} : ({ socket: noDelaySocket } as object)),
     max: config.poolMax,
     idle_timeout: config.idleTimeoutSeconds,
     max_lifetime: config.maxLifetimeSeconds || null,
@@ -81,47 +111,80 @@ export function postgresOptions(
   };
 }
 
+/** postgres.js's resolved options, as it hands them to a `socket` factory. */
+interface SocketTarget {
+  host: string[];
+  port: number[];
+  path: string | false;
+}
+
+/**
+ * postgres.js leaves Nagle's algorithm on (libpq, pgjdbc and PgBouncer turn it off), so a small
+ * write right after another — COPY's CopyDone after its data — waits for the server's delayed
+ * ACK: 40 ms on Linux, for every COPY and for the query after it. This factory is postgres.js's
+ * own socket with TCP_NODELAY. It returns the socket still connecting (writes queue until it
+ * is up), so connect_timeout, errors and reconnects take postgres.js's usual path. Single host
+ * only: postgres.js rotates through several hosts itself.
+ */
+function noDelaySocket({ host, port, path }: SocketTarget): Socket {
+  const [hostname] = host;
+  const [portNumber = 5432] = port;
+  const socket = path
+    ? connectSocket({ path })
+    : connectSocket({ host: hostname, port: portNumber, noDelay: true });
+  // postgres.js reads these for TLS (SNI) and for its error messages.
+  return Object.assign(socket, { host: hostname, port: portNumber });
+}
+
 export async function createDatabase(
   config: DatabaseConfig,
   options: CreateDatabaseOptions = {},
 ): Promise<Database> {
   const { logger } = options;
+  const observer = createQueryObserver(config, logger);
   if (config.driver === "postgres") {
     if (!config.url) throw new Error("database.url is required for the postgres driver");
-    const sql = postgres(config.url, {
+    const pool = postgres(config.url, {
       ...postgresOptions(config, logger),
       ...(options.max ? { max: options.max } : {}),
     });
-    const db = drizzlePostgres(guardPool(sql, config.poolTimeoutMs), {
-      schema,
-    }) as unknown as AppDatabase;
+    const sql = instrumentPostgres(pool, {
+      observer,
+      poolTimeoutMs: config.poolTimeoutMs,
+      prepare: config.prepare,
+    });
     return {
-      db,
+      db: drizzlePostgres(sql, { schema }) as unknown as AppDatabase,
       driver: "postgres",
       sql,
       pglite: undefined,
       config,
-      ping: (timeoutMs = 1000) => pingPostgres(sql, timeoutMs),
-      close: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
+      // Health checks are not application queries: they stay out of the log and the metrics.
+      ping: (timeoutMs = 1000) => pingPostgres(pool, timeoutMs),
+      queryMetrics: () => observer.metrics(),
+      close: (timeoutSeconds = 5) => pool.end({ timeout: timeoutSeconds }),
     };
   }
 
   const dataDir = config.pgliteDataDir;
   if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
-  const db = drizzlePglite(pglite, { schema }) as unknown as AppDatabase;
+  // Health checks are not application queries: they stay out of the log and the metrics.
+  const ping = pglite.query.bind(pglite);
+  instrumentPglite(pglite, { observer, poolTimeoutMs: config.poolTimeoutMs });
   let closed = false;
   return {
-    db,
+    db: drizzlePglite(pglite, { schema }) as unknown as AppDatabase,
     driver: "pglite",
     sql: undefined,
     pglite,
     config,
     ping: (timeoutMs = 1000) =>
       withDeadline(
-        pglite.query("select 1").then(() => undefined),
+        ping("select 1").then(() => undefined),
         timeoutMs,
       ),
+    queryMetrics: () => observer.metrics(),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -130,42 +193,443 @@ export async function createDatabase(
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Transactions: which one the current callback runs in, and what its connection is doing.
+
+interface TransactionScope {
+  /** Set when the transaction (or savepoint) has committed or rolled back. */
+  ended: boolean;
+  /** postgres.js only; shared by a transaction and its savepoints: they use one connection. */
+  connection?: ReservedConnection;
+}
+
+/** A postgres.js connection reserved by `begin`, as seen from its queries. */
+interface ReservedConnection {
+  /** `begin` has settled: committed, rolled back, or gave up when the connection closed. */
+  released: boolean;
+  inFlight: number;
+  idleSince: number;
+}
+
+/** Set while a transaction callback runs; lets the pool guard explain a self-deadlock. */
+const currentTransaction = new AsyncLocalStorage<TransactionScope>();
+/** A per-call override of `poolTimeoutMs`, see `withPoolTimeout`. */
+const poolTimeoutOverride = new AsyncLocalStorage<number>();
+
+/** What a transaction's connection has been doing; see `transactionActivity`. */
+export interface TransactionActivity {
+  /** Milliseconds since the transaction's last statement settled; 0 while one is running. */
+  idleMs(): number;
+}
+
 /**
- * postgres.js queues a query forever when every connection is busy. Used inside a transaction
- * callback on an exhausted pool, the root client would wait for a connection that only its own
- * caller can free (porsager/postgres#893). This guard gives each query Drizzle sends through the
- * root client `timeoutMs` to be handed a connection, then removes it from the queue and fails
- * it with `PoolTimeoutError`. Queries already running are never touched.
+ * Called inside a transaction callback, a handle on its connection's activity. The server
+ * closes a connection that stays idle in a transaction past `idle_in_transaction_session_timeout`
+ * without telling the client why (postgres.js drops the unsolicited FATAL): the idle time tells
+ * `withTransaction` that a dropped connection was that timeout.
  */
-function guardPool(sql: postgres.Sql, timeoutMs: number): postgres.Sql {
+export function transactionActivity(): TransactionActivity | undefined {
+  const connection = currentTransaction.getStore()?.connection;
+  if (!connection) return undefined;
+  return {
+    idleMs: () => (connection.inFlight > 0 ? 0 : performance.now() - connection.idleSince),
+  };
+}
+
+/**
+ * Runs `work` with another bound on the wait for a connection, for the transactions and queries
+ * it starts (a batch job may rather wait longer than a request).
+ *
+ * @example
+ * await withPoolTimeout(30_000, () => withTransaction(db, nightlyRollup));
+ */
+export function withPoolTimeout<T>(timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  return poolTimeoutOverride.run(timeoutMs, work);
+}
+
+/**
+ * A bounded wait for exclusive use of a connection, for drivers that hand it to a callback
+ * (postgres.js `begin`, PGlite's exclusive section). `acquire` must call `admit()` first thing
+ * inside that callback. If the bound passes first, the caller gets `PoolTimeoutError` at once;
+ * the request can't be withdrawn from the driver's queue, so when it is served later `admit()`
+ * throws and the connection is handed straight back.
+ */
+async function waitForConnection<T>(
+  timeoutMs: number,
+  acquire: (admit: () => void) => Promise<T>,
+): Promise<T> {
+  let admitted = false;
+  let abandoned = false;
+  let timer: NodeJS.Timeout | undefined;
+  const work = acquire(() => {
+    if (abandoned) throw new PoolTimeoutError(timeoutMs);
+    admitted = true;
+    clearTimeout(timer);
+  });
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      if (admitted) return;
+      abandoned = true;
+      reject(poolTimeout(timeoutMs));
+    }, timeoutMs);
+  });
+  // After abandonment `work` still settles (with the admit error): nobody awaits it any more.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function poolTimeout(waitedMs: number) {
+  return new PoolTimeoutError(
+    waitedMs,
+    currentTransaction.getStore()
+      ? "called on the root db inside a transaction callback; when every connection is held by " +
+          "such callbacks they wait for each other forever — use the callback's tx"
+      : undefined,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// postgres.js
+
+interface PostgresHooks {
+  observer: QueryObserver;
+  poolTimeoutMs: number;
+  prepare: boolean;
+}
+
+/** The parts of postgres.js's Query (v3.4) the instrumentation relies on. */
+interface QueryInternals {
+  /** Sends the query: executes it on a connection, starts opening one for it, or queues it. */
+  handler: (query: QueryInternals) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  cancel(): unknown;
+  /** Set once a connection has taken the query. */
+  state: unknown;
+  cancelled: unknown;
+  strings: readonly string[];
+  args: readonly unknown[];
+  options: Record<string, unknown>;
+  tagged: boolean;
+  cursorFn: unknown;
+  forEachFn: unknown;
+  /** SQL text and parameters, set when the query is built for a connection. */
+  string?: string;
+  parameters?: unknown[];
+}
+
+const isQuery = (value: unknown): value is QueryInternals =>
+  typeof value === "object" &&
+  value !== null &&
+  typeof (value as QueryInternals).handler === "function" &&
+  typeof (value as QueryInternals).cancel === "function";
+
+/**
+ * Wraps a postgres.js `Sql` (the pool, a transaction's or a savepoint's) so every query made
+ * through it — `unsafe` (what Drizzle calls), tagged templates, `begin`, `savepoint` — is hooked.
+ */
+function instrumentPostgres<T extends postgres.Sql | postgres.TransactionSql>(
+  sql: T,
+  hooks: PostgresHooks,
+  scope?: TransactionScope,
+): T {
   return new Proxy(sql, {
-    get(target, property, receiver) {
-      if (property !== "unsafe") return Reflect.get(target, property, receiver);
-      return (...args: Parameters<postgres.Sql["unsafe"]>) => {
-        const query = target.unsafe(...args) as PendingQueryInternals;
-        const timer = setTimeout(() => {
-          if (query.state) return; // handed a connection: it is running, not waiting
-          const reject = query.reject;
-          query.reject = () => reject(new PoolTimeoutError(timeoutMs));
-          query.cancel();
-        }, timeoutMs);
-        timer.unref();
-        // Attaching a handler starts the query (postgres.js is lazy); Drizzle awaits it next.
-        query.then(
-          () => clearTimeout(timer),
-          () => clearTimeout(timer),
-        );
-        return query;
-      };
+    apply(target, thisArg, args) {
+      const result: unknown = Reflect.apply(target as never, thisArg, args);
+      return isQuery(result) ? track(result, hooks, scope) : result;
+    },
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (property === "unsafe") {
+        return (text: string, ...rest: unknown[]) => {
+          const params = Array.isArray(rest[0]) ? rest[0] : [];
+          const options = (Array.isArray(rest[0]) ? rest[1] : rest[0]) as
+            | postgres.UnsafeQueryOptions
+            | undefined;
+          const query = target.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+            ...options,
+            prepare: options?.prepare || (hooks.prepare && shouldPrepare(text, params)),
+          });
+          return track(query as unknown as QueryInternals, hooks, scope);
+        };
+      }
+      if (property === "begin" && !scope) {
+        return (...args: unknown[]) => beginTracked(target as postgres.Sql, args, hooks);
+      }
+      if (property === "savepoint" && scope) {
+        return (...args: unknown[]) => {
+          const index = args.findIndex((arg) => typeof arg === "function");
+          if (index < 0) return Reflect.apply(value as never, target, args);
+          const callback = args[index] as (sql: postgres.TransactionSql) => unknown;
+          const inner: TransactionScope = { ended: false, connection: scope.connection };
+          args[index] = (child: postgres.TransactionSql) =>
+            unlessReleased(
+              currentTransaction.run(inner, () =>
+                callback(instrumentPostgres(child, hooks, inner)),
+              ),
+              scope.connection,
+            );
+          const done = Reflect.apply(value as never, target, args) as Promise<unknown>;
+          return done.finally(() => {
+            inner.ended = true;
+          });
+        };
+      }
+      return value;
     },
   });
 }
 
-/** The parts of postgres.js's Query (v3.4) the pool guard relies on. */
-type PendingQueryInternals = postgres.PendingQuery<postgres.Row[]> & {
-  state: unknown;
-  reject: (error: unknown) => void;
-};
+/**
+ * Drizzle only names (prepares) a statement when asked with `.prepare(name)`; ADR 0003 has why
+ * we prepare the others too. Never a cursor's DECLARE: its text holds a per-call cursor name
+ * (stream.ts), so a named statement for it would never be used again.
+ */
+const shouldPrepare = (text: string, params: readonly unknown[]) =>
+  params.length > 0 && params.length <= MAX_PREPARED_PARAMETERS && !/^\s*declare\b/i.test(text);
+
+/** `sql.begin` with the bounded wait for its connection and a tracked transaction client. */
+function beginTracked(pool: postgres.Sql, args: unknown[], hooks: PostgresHooks) {
+  const callback = args.at(-1) as (sql: postgres.TransactionSql) => unknown;
+  const mode = args.length > 1 ? (args[0] as string) : "";
+  const connection: ReservedConnection = {
+    released: false,
+    inFlight: 0,
+    idleSince: performance.now(),
+  };
+  const scope: TransactionScope = { ended: false, connection };
+  const timeoutMs = poolTimeoutOverride.getStore() ?? hooks.poolTimeoutMs;
+  return waitForConnection(timeoutMs, (admit) =>
+    pool.begin(mode, (tx) => {
+      admit();
+      connection.idleSince = performance.now();
+      return unlessReleased(
+        currentTransaction.run(scope, () => callback(instrumentPostgres(tx, hooks, scope))),
+        connection,
+      );
+    }),
+  ).finally(() => {
+    scope.ended = true;
+    connection.released = true;
+  });
+}
+
+/**
+ * postgres.js `begin` stops waiting for its callback when the connection closes, but still
+ * sends ROLLBACK (or COMMIT) once that callback settles — to a socket that is gone (an uncaught
+ * TypeError) or, after a reconnect, to a session now serving another caller. So a callback that
+ * outlives its connection is never settled towards postgres.js; its queries are refused with
+ * `TransactionEndedError` meanwhile (see `track`).
+ */
+function unlessReleased(result: unknown, connection: ReservedConnection | undefined) {
+  // postgres.js awaits an array of queries with Promise.all; keep that behaviour.
+  const work = Array.isArray(result) ? Promise.all(result) : Promise.resolve(result);
+  const never = () => new Promise<never>(() => undefined);
+  return work.then(
+    (value) => (connection?.released ? never() : value),
+    (error: unknown) => (connection?.released ? never() : Promise.reject(error)),
+  );
+}
+
+/**
+ * Hooks one query without starting it (postgres.js queries are lazy: `.values()`, `.cursor()`,
+ * `.writable()` may still be called on it). Everything happens when postgres.js dispatches it.
+ */
+function track<Q>(query: Q, hooks: PostgresHooks, scope: TransactionScope | undefined): Q {
+  const q = query as QueryInternals;
+  const dispatch = q.handler;
+  q.handler = (self) => {
+    if (scope?.ended) {
+      self.reject(new TransactionEndedError());
+      return undefined;
+    }
+    const started = performance.now();
+    const timeoutMs = poolTimeoutOverride.getStore() ?? hooks.poolTimeoutMs;
+    const activity = scope?.connection;
+    if (activity) activity.inFlight++;
+    let observed = false;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (rows: number | undefined, error?: unknown) => {
+      clearTimeout(timer);
+      if (observed) return;
+      observed = true;
+      if (activity) {
+        activity.inFlight--;
+        activity.idleSince = performance.now();
+      }
+      hooks.observer.observe({
+        sql: self.string ?? self.strings.join("?"),
+        params: self.parameters ?? self.args,
+        durationMs: performance.now() - started,
+        rows,
+        error,
+      });
+    };
+    // Accessors, because `.cursor()` replaces resolve/reject on every batch.
+    let resolve = self.resolve;
+    let reject = self.reject;
+    let copyStream: Stream.Writable | Stream.Readable | undefined;
+    Object.defineProperties(self, {
+      resolve: {
+        configurable: true,
+        get: () => (value: unknown) => {
+          // COPY resolves twice: with its stream when the server is ready for data, then with
+          // the command's result when it completes. Only the second is the query's end.
+          if (value instanceof Stream.Writable || value instanceof Stream.Readable) {
+            copyStream = value;
+          } else settle(rowCount(value));
+          resolve(value);
+        },
+        set: (fn: QueryInternals["resolve"]) => {
+          resolve = fn;
+        },
+      },
+      reject: {
+        configurable: true,
+        get: () => (error: unknown) => {
+          const final = timedOut ? poolTimeout(timeoutMs) : error;
+          settle(undefined, final);
+          // A COPY FROM STDIN that fails after its last row (a unique violation found at the
+          // end) rejects only the query, which already resolved with the stream: postgres.js
+          // has dropped the stream, whose `finish` would never come. Fail it instead.
+          copyStream?.destroy(final instanceof Error ? final : undefined);
+          reject(final);
+        },
+        set: (fn: QueryInternals["reject"]) => {
+          reject = fn;
+        },
+      },
+    });
+
+    dispatch(self);
+    // On the root pool, bound the wait for a connection. A query that went to an open
+    // connection has its `state` now; one without is queued (every connection reserved by a
+    // transaction) or waiting for a connection being opened.
+    if (!scope && !self.state && !observed) {
+      timer = setTimeout(() => {
+        if (self.state) return; // a connection took it: running, not waiting
+        timedOut = true;
+        self.cancel(); // removes it from the pool's queue and rejects it
+        neuter(self);
+      }, timeoutMs);
+    }
+  };
+  return query;
+}
+
+/**
+ * Defuses a query abandoned by the pool guard. If it was waiting as the first query of a
+ * connection being opened (a cold pool, or a reconnect in postgres.js `onclose`), `cancel()`
+ * can't reach it there, and a cancelled first query would leave that connection stuck in
+ * "connecting" until `max_lifetime`. Turning it into `select 1` lets the connection come up and
+ * join the pool; the result goes nowhere (the caller already has `PoolTimeoutError`).
+ */
+function neuter(query: QueryInternals) {
+  Object.assign(query, {
+    cancelled: null,
+    tagged: false,
+    strings: ["select 1"],
+    args: [],
+    options: { simple: true },
+    cursorFn: undefined,
+    forEachFn: undefined,
+  });
+}
+
+/** postgres.js `Result` (an array with `count`), or one per statement of a multi-statement query. */
+function rowCount(value: unknown): number | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const single = (result: unknown[] & { count?: unknown }) =>
+    typeof result.count === "number" ? result.count : result.length;
+  if (value.length > 0 && value.every((item) => Array.isArray(item) && "command" in item)) {
+    return (value as (unknown[] & { count?: unknown })[]).reduce((sum, r) => sum + single(r), 0);
+  }
+  return single(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PGlite
+
+interface PgliteHooks {
+  observer: QueryObserver;
+  poolTimeoutMs: number;
+}
+
+/**
+ * PGlite is one connection behind a mutex: `query`/`exec`/`transaction` wait for it, and a query
+ * on the root db inside a transaction callback waits forever. The same bounded wait applies to
+ * its exclusive section; its query methods are timed like postgres.js queries. The instance is
+ * patched in place (PGlite keeps its state in #private fields, which a Proxy can't reach).
+ */
+function instrumentPglite(pglite: PGlite, hooks: PgliteHooks) {
+  const exclusive = pglite._runExclusiveTransaction.bind(pglite);
+  pglite._runExclusiveTransaction = <T>(fn: () => Promise<T>) =>
+    waitForConnection(poolTimeoutOverride.getStore() ?? hooks.poolTimeoutMs, (admit) =>
+      exclusive(async () => {
+        admit();
+        return fn();
+      }),
+    );
+
+  Object.assign(pglite, timedMethods(pglite, hooks.observer));
+  const transaction = pglite.transaction.bind(pglite);
+  pglite.transaction = <T>(callback: (tx: Transaction) => Promise<T>) => {
+    const scope: TransactionScope = { ended: false };
+    return transaction((tx) => {
+      const tracked = Object.create(tx, propertiesOf(timedMethods(tx, hooks.observer, scope)));
+      return currentTransaction.run(scope, () => callback(tracked));
+    }).finally(() => {
+      scope.ended = true;
+    });
+  };
+}
+
+/** `query` and `exec` of a PGlite instance or transaction, timed and reported. */
+function timedMethods(
+  client: Pick<PGlite | Transaction, "query" | "exec">,
+  observer: QueryObserver,
+  scope?: TransactionScope,
+) {
+  const query = client.query.bind(client);
+  const exec = client.exec.bind(client);
+  const timed = async <R>(text: string, params: unknown[], run: () => Promise<R>) => {
+    if (scope?.ended) throw new TransactionEndedError();
+    const started = performance.now();
+    try {
+      const result = await run();
+      const results = (Array.isArray(result) ? result : [result]) as Results[];
+      const rows = results.reduce((sum, r) => sum + (r.rows.length || (r.affectedRows ?? 0)), 0);
+      observer.observe({ sql: text, params, durationMs: performance.now() - started, rows });
+      return result;
+    } catch (error) {
+      observer.observe({
+        sql: text,
+        params,
+        durationMs: performance.now() - started,
+        rows: undefined,
+        error,
+      });
+      throw error;
+    }
+  };
+  return {
+    query: ((text: string, params: unknown[] = [], options?: unknown) =>
+      timed(text, params, () => query(text, params, options as never))) as typeof client.query,
+    exec: ((text: string, options?: unknown) =>
+      timed(text, [], () => exec(text, options as never))) as typeof client.exec,
+  };
+}
+
+const propertiesOf = (methods: object): PropertyDescriptorMap =>
+  Object.fromEntries(Object.entries(methods).map(([key, value]) => [key, { value }]));
+
+// ---------------------------------------------------------------------------------------------
+// Health
 
 async function pingPostgres(sql: postgres.Sql, timeoutMs: number) {
   const query = sql`select 1`;

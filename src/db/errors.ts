@@ -3,10 +3,15 @@
  *
  * Drivers disagree on shape: postgres.js throws `PostgresError` (`code`, `table_name`,
  * `constraint_name`, ...), PGlite throws pg-protocol's `DatabaseError` (`code`, `table`,
- * `constraint`, ...), and Drizzle wraps either in `DrizzleQueryError`, whose *message contains
- * the SQL and the bound parameters*. The classes here keep SQLSTATE, table, constraint and the
- * original as `cause`, but build their own message from those fields only, so a message or a
- * `JSON.stringify` of one never carries a parameter value (an email, a token, a password).
+ * `constraint`, ... and, enumerable, the `params` of the failed query), and Drizzle wraps either
+ * in `DrizzleQueryError`, whose *message contains the SQL and the bound parameters*. Even the
+ * server's own message can carry a value (`invalid input syntax for type uuid: "<value>"`), and
+ * its `detail` usually does (`Key (email)=(<value>) already exists.`).
+ *
+ * The classes here keep SQLSTATE, schema, table, column, constraint and the original as `cause`,
+ * but build their message from those identifiers only. `JSON.stringify`, `util.inspect`
+ * (`console.log`) and the logger's serializer all show the same safe fields, so a parameter
+ * value (an email, a token, a password) never reaches a log line or a response.
  *
  * @example
  * try {
@@ -17,6 +22,8 @@
  *   throw mapped;
  * }
  */
+import { inspect } from "node:util";
+import { DrizzleQueryError } from "drizzle-orm";
 
 export interface DatabaseErrorFields {
   /** SQLSTATE (e.g. `23505`) or the driver's code for client-side failures (`ECONNREFUSED`). */
@@ -41,11 +48,13 @@ export class DatabaseError extends Error {
   constructor(summary: string, fields: DatabaseErrorFields, cause?: unknown) {
     const where = [
       fields.table && `table ${fields.table}`,
+      fields.column && `column ${fields.column}`,
       fields.constraint && `constraint ${fields.constraint}`,
       fields.code && `SQLSTATE ${fields.code}`,
     ]
       .filter(Boolean)
       .join(", ");
+    // `cause` is installed non-enumerable (ES2022), so spreading or JSON never walks into it.
     super(where ? `${summary} (${where})` : summary, cause === undefined ? undefined : { cause });
     this.code = fields.code;
     this.schema = fields.schema;
@@ -55,7 +64,7 @@ export class DatabaseError extends Error {
   }
 
   /** Safe to log or return: identifiers only, never values or SQL. */
-  toJSON() {
+  toJSON(): Record<string, unknown> {
     return {
       name: this.name,
       message: this.message,
@@ -66,6 +75,16 @@ export class DatabaseError extends Error {
       constraint: this.constraint,
     };
   }
+
+  /**
+   * `util.inspect` (and so `console.log`) prints an error's `cause` chain even though it is not
+   * enumerable; the cause of a query error is the driver error with the parameters in it.
+   */
+  [inspect.custom](_depth: number, options: Parameters<typeof inspect>[1]) {
+    const stack = this.stack ?? `${this.name}: ${this.message}`;
+    const { name: _name, message: _message, ...fields } = this.toJSON();
+    return `${stack} ${inspect(fields, { ...options, depth: 1 })}`;
+  }
 }
 
 /** 23505. `columns` are parsed from the key definition, never from the key's value. */
@@ -73,6 +92,7 @@ export class UniqueViolationError extends DatabaseError {
   override name = "UniqueViolationError";
   constructor(
     fields: DatabaseErrorFields,
+    /** Empty when the server's detail is localized (`lc_messages`) or withheld; use `constraint`. */
     readonly columns: readonly string[],
     cause?: unknown,
   ) {
@@ -124,8 +144,11 @@ export class DeadlockError extends DatabaseError {
   override readonly retryable = true;
 }
 
-export type TimeoutKind = "statement" | "lock" | "idle_in_transaction" | "transaction";
-/** 57014, 55P03, 25P03, or the transaction helper's own deadline. */
+export type TimeoutKind = "statement" | "lock" | "idle_in_transaction";
+/**
+ * 57014 (statement_timeout, or an explicit cancel), 55P03 (lock_timeout), 25P03
+ * (idle_in_transaction_session_timeout; see `withTransaction` for how it is recognised).
+ */
 export class DatabaseTimeoutError extends DatabaseError {
   override name = "DatabaseTimeoutError";
   constructor(
@@ -148,27 +171,50 @@ export class PoolTimeoutError extends DatabaseError {
   override name = "PoolTimeoutError";
   constructor(
     readonly waitedMs: number,
-    detail = "",
+    /** Why the wait was probably hopeless, e.g. the root db used inside a transaction callback. */
+    readonly hint?: string,
   ) {
-    super(`no database connection became free within ${waitedMs} ms${detail}`, {
+    super(`no database connection became free within ${waitedMs} ms${hint ? `: ${hint}` : ""}`, {
       code: "POOL_TIMEOUT",
     });
   }
+  override toJSON() {
+    return { ...super.toJSON(), waitedMs: this.waitedMs };
+  }
+}
+/**
+ * A query was sent through a transaction's `tx` after that transaction had ended (the callback
+ * kept `tx` past its promise). postgres.js would run it on whatever the connection does next —
+ * possibly inside another caller's transaction — so the client refuses it instead.
+ */
+export class TransactionEndedError extends DatabaseError {
+  override name = "TransactionEndedError";
+  constructor() {
+    super("query on a transaction that has already ended", { code: "TRANSACTION_ENDED" });
+  }
 }
 
-/** Client-side connection failure codes (postgres.js and Node sockets). */
-const CONNECTION_CODES = new Set([
+/** postgres.js's own codes for a lost or unobtainable connection. */
+const DRIVER_CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+/**
+ * Node's socket errors. Any network client raises them (an outbound HTTP call too), so they
+ * count as a database connection failure only on the error of a database query.
+ */
+const SOCKET_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
+  "ECONNABORTED",
   "ENOTFOUND",
   "EAI_AGAIN",
   "ETIMEDOUT",
   "EPIPE",
   "EHOSTUNREACH",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
+  "ENETUNREACH",
 ]);
 
 type DriverError = Error & Record<string, unknown>;
@@ -188,22 +234,44 @@ function unwrap(error: unknown): DriverError | undefined {
 
 const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
 
+/** A quoted identifier or a bare word that is neither a function name nor a `::type`. */
+const KEY_IDENTIFIER =
+  /(?<![a-z0-9_$"]|::\s*)("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)(?![a-z0-9_$]|\s*\()/gi;
+
 /**
  * Column names from a unique-violation detail: `Key (lower(email))=(a@b.c) already exists.`
- * yields `["email"]`. Only the part before `=` is read, so the value never leaves.
+ * yields `["email"]`, `Key (lower((email)::text), tenant_id)=(...)` yields
+ * `["email", "tenant_id"]`. Only the part before `)=(` is read, so the value never leaves.
+ * The detail is localized by the server's `lc_messages`; anything else yields `[]`.
  */
 export function columnsFromKeyDetail(detail: string | undefined): string[] {
-  const match = /^Key \((.*?)\)=\(/.exec(detail ?? "");
-  if (!match?.[1]) return [];
-  return match[1]
-    .split(",")
-    .map((part) => part.trim())
-    .map((part) => /([a-z_][a-z0-9_]*)\)*$/i.exec(part)?.[1] ?? part);
+  const key = /^Key \((.*?)\)=\(/.exec(detail ?? "")?.[1];
+  if (!key) return [];
+  const names = [...key.matchAll(KEY_IDENTIFIER)].map(([, name = ""]) =>
+    name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name,
+  );
+  return [...new Set(names)];
+}
+
+/**
+ * Which side of a foreign key failed. The server's detail says so in English ("is not present
+ * in" / "is still referenced from"); with a localized server, fall back to the statement's verb.
+ */
+function foreignKeyKind(driver: DriverError, error: unknown) {
+  const detail = str(driver.detail) ?? "";
+  if (/is (still )?referenced from/.test(detail)) return "still_referenced";
+  if (/is not present/.test(detail)) return "missing_reference";
+  const statement = str(driver.query) ?? (error instanceof DrizzleQueryError ? error.query : "");
+  return /^\s*delete\b/i.test(statement) ? "still_referenced" : "missing_reference";
 }
 
 /**
  * Turns any error thrown while talking to PostgreSQL into a `DatabaseError` subclass.
  * Errors that don't come from the database (bugs, validation) are returned unchanged.
+ *
+ * @example
+ * const error = mapDatabaseError(await db.delete(users).where(eq(users.id, id)).catch((e) => e));
+ * if (error instanceof ForeignKeyViolationError && error.kind === "still_referenced") ...
  */
 export function mapDatabaseError(error: unknown): unknown {
   // Already typed, possibly wrapped by Drizzle (e.g. a PoolTimeoutError raised by the pool guard).
@@ -212,29 +280,22 @@ export function mapDatabaseError(error: unknown): unknown {
     e = (e as { cause?: unknown }).cause;
   }
   const driver = unwrap(error);
-  if (!driver) return error;
-  const code = str(driver.code);
+  const code = str(driver?.code);
   const fields: DatabaseErrorFields = {
     code,
-    schema: str(driver.schema_name) ?? str(driver.schema),
-    table: str(driver.table_name) ?? str(driver.table),
-    column: str(driver.column_name) ?? str(driver.column),
-    constraint: str(driver.constraint_name) ?? str(driver.constraint),
+    schema: str(driver?.schema_name) ?? str(driver?.schema),
+    table: str(driver?.table_name) ?? str(driver?.table),
+    column: str(driver?.column_name) ?? str(driver?.column),
+    constraint: str(driver?.constraint_name) ?? str(driver?.constraint),
   };
   const cause = error;
   switch (code) {
     case "23505":
-      return new UniqueViolationError(fields, columnsFromKeyDetail(str(driver.detail)), cause);
+      return new UniqueViolationError(fields, columnsFromKeyDetail(str(driver?.detail)), cause);
     case "23503":
-      return new ForeignKeyViolationError(
-        // PostgreSQL's detail: "Key (id)=(...) is still referenced from table ...".
-        /is still referenced/.test(str(driver.detail) ?? "")
-          ? "still_referenced"
-          : "missing_reference",
-        fields,
-        cause,
-      );
-    case "23001": // restrict_violation: ON DELETE RESTRICT, as raised by newer servers
+      if (!driver) break;
+      return new ForeignKeyViolationError(foreignKeyKind(driver, error), fields, cause);
+    case "23001": // restrict_violation: ON DELETE/UPDATE RESTRICT since PostgreSQL 18 (was 23503)
       return new ForeignKeyViolationError("still_referenced", fields, cause);
     case "23514":
       return new CheckViolationError("check constraint violated", fields, cause);
@@ -250,24 +311,55 @@ export function mapDatabaseError(error: unknown): unknown {
       return new DatabaseTimeoutError("lock", fields, cause);
     case "25P03":
       return new DatabaseTimeoutError("idle_in_transaction", fields, cause);
-    case "57P01":
-    case "57P02":
-    case "57P03":
+    case "57P01": // admin_shutdown: pg_terminate_backend, or the server is stopping
+    case "57P02": // crash_shutdown
+    case "57P03": // cannot_connect_now: starting up or in recovery
+    case "53300": // too_many_connections
       return new ConnectionError("server closed or refused the connection", fields, cause);
   }
-  if (code?.startsWith("08") || (code && CONNECTION_CODES.has(code))) {
+  const ofQuery = fromQuery(error, driver);
+  // A SQLSTATE, not an fs or socket code that merely looks like one (EPERM): the server's
+  // ErrorResponse carries a severity, and Node's codes never start with a digit.
+  const sqlstate =
+    code !== undefined &&
+    /^[0-9A-Z]{5}$/.test(code) &&
+    (typeof driver?.severity === "string" || ofQuery || /^\d/.test(code));
+  if (
+    code?.startsWith("08") ||
+    (code && DRIVER_CONNECTION_CODES.has(code)) ||
+    (code && SOCKET_CODES.has(code) && ofQuery)
+  ) {
     return new ConnectionError("database connection failed", fields, cause);
   }
-  if (code?.startsWith("22")) {
+  if (sqlstate && code.startsWith("22")) {
     return new InvalidInputError("invalid input value", fields, cause);
   }
-  if (code && /^[0-9A-Z]{5}$/.test(code)) {
-    return new DatabaseError("database error", fields, cause);
-  }
+  if (sqlstate) return new DatabaseError("database error", fields, cause);
+  // A failed query whose cause we can't classify (a driver limit such as
+  // MAX_PARAMETERS_EXCEEDED, a type serialization error): still never let Drizzle's message,
+  // which embeds the parameters, escape.
+  if (ofQuery) return new DatabaseError("query failed", fields, cause);
   return error;
 }
 
-/** True for serialization failures and deadlocks: re-running the transaction may succeed. */
+/**
+ * True for the error of a database query: wrapped by Drizzle, or marked by the driver, which
+ * attaches the failed query's text (postgres.js, non-enumerable) or the query (PGlite).
+ */
+function fromQuery(error: unknown, driver: DriverError | undefined): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (e instanceof DrizzleQueryError) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return driver !== undefined && "query" in driver;
+}
+
+/**
+ * True for serialization failures and deadlocks: re-running the transaction may succeed.
+ *
+ * @example
+ * if (isRetryable(error)) queue.retryLater(job);
+ */
 export function isRetryable(error: unknown): boolean {
   const mapped = mapDatabaseError(error);
   return mapped instanceof DatabaseError && mapped.retryable;

@@ -1,13 +1,20 @@
 /**
  * Transactions the way a service needs them, over Drizzle's `db.transaction`:
- * isolation level / access mode / deferrable, automatic retry of serialization failures
- * (40001) and deadlocks (40P01) at the outermost level only, nested calls as savepoints,
- * per-transaction timeouts, after-commit / after-rollback hooks, and a bounded wait for a
- * pooled connection.
+ * - isolation level / access mode / deferrable;
+ * - automatic retry of serialization failures (40001) and deadlocks (40P01), at the outermost
+ *   level only, with capped exponential backoff and full jitter; every other error is thrown
+ *   at once;
+ * - nested calls as savepoints: a failure inside rolls back only the inner part;
+ * - per-transaction `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout`,
+ *   surfacing as `DatabaseTimeoutError`;
+ * - after-commit / after-rollback hooks;
+ * - a bounded wait for a pooled connection (`PoolTimeoutError`, enforced by `client.ts` for every
+ *   transaction; `poolTimeoutMs` here overrides the configured bound).
  *
- * The callback may run more than once (each retry re-runs it from the start), so it must not
- * have side effects outside the transaction: put e-mails, queue messages and cache writes in
- * `afterCommit`, which runs once, only after the successful attempt commits.
+ * **The callback may run more than once** (each retry re-runs it from the start, with a fresh
+ * `tx`), so it must be safe to re-run: read what it needs inside the transaction, and keep side
+ * effects outside the database — e-mails, queue messages, cache writes, counters — in
+ * `afterCommit`, which runs once, only after the attempt that committed.
  *
  * @example
  * const transfer = await withTransaction(db, async (tx, { afterCommit }) => {
@@ -16,32 +23,39 @@
  *   return row;
  * }, { isolationLevel: "serializable", lockTimeoutMs: 2_000 });
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import { sql } from "drizzle-orm";
+import { is, sql } from "drizzle-orm";
 import { PgTransaction, type PgTransactionConfig } from "drizzle-orm/pg-core";
-import type { AppDatabase, AppTransaction } from "./client.js";
-import { DatabaseError, mapDatabaseError, PoolTimeoutError } from "./errors.js";
+import {
+  type AppDatabase,
+  type AppTransaction,
+  type TransactionActivity,
+  transactionActivity,
+  withPoolTimeout,
+} from "./client.js";
+import {
+  ConnectionError,
+  DatabaseError,
+  DatabaseTimeoutError,
+  mapDatabaseError,
+} from "./errors.js";
 
 export interface TransactionOptions {
   isolationLevel?: "read committed" | "repeatable read" | "serializable";
   accessMode?: "read only" | "read write";
-  /** Only meaningful with `serializable` + `read only`. */
+  /** Only meaningful with `serializable` + `read only`: waits for a safe snapshot, never fails. */
   deferrable?: boolean;
-  /** Attempts in all, including the first. Default 5. Ignored for nested (savepoint) calls. */
+  /** Attempts in all, including the first. Default 5. */
   maxAttempts?: number;
-  /** Backoff between attempts: full jitter over `min(maxDelayMs, baseDelayMs * 2^attempt)`. */
+  /** Backoff before retry n: uniform in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))). */
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** `SET LOCAL statement_timeout`: each statement of this transaction. */
+  /** `statement_timeout` for this transaction's statements (ms). */
   statementTimeoutMs?: number;
-  /** `SET LOCAL lock_timeout`: waiting for a row or table lock. */
+  /** `lock_timeout`: how long a statement waits for a row or table lock (ms). */
   lockTimeoutMs?: number;
-  /** `SET LOCAL idle_in_transaction_session_timeout`: the app holding the transaction idle. */
+  /** `idle_in_transaction_session_timeout`: the app holding the transaction open doing nothing. */
   idleInTransactionTimeoutMs?: number;
-  /**
-   * How long to wait for a pooled connection before failing with `PoolTimeoutError`.
-   * Defaults to the database config's `poolTimeoutMs` when passed through `createTransactor`.
-   */
+  /** How long to wait for a pooled connection; default: the database's `poolTimeoutMs`. */
   poolTimeoutMs?: number;
   /** Called before each retry, e.g. to count retries in metrics. */
   onRetry?: (error: DatabaseError, attempt: number) => void;
@@ -50,7 +64,10 @@ export interface TransactionOptions {
 }
 
 export interface TransactionContext {
-  /** Runs after the outermost transaction commits; never on rollback or a retried attempt. */
+  /**
+   * Runs after the outermost transaction commits; never on rollback or a retried attempt.
+   * Hooks run in registration order and are awaited before `withTransaction` returns.
+   */
   afterCommit(hook: () => unknown): void;
   /** Runs after this (sub)transaction rolls back, once per rolled-back attempt. */
   afterRollback(hook: () => unknown): void;
@@ -63,17 +80,13 @@ export type TransactionCallback<T> = (
   context: TransactionContext,
 ) => Promise<T>;
 
+/** Hooks registered in one (sub)transaction attempt. */
 interface Scope {
+  attempt: number;
+  /** False under a plain `db.transaction`: nothing would run commit hooks at its commit. */
+  reachesCommit: boolean;
   commitHooks: (() => unknown)[];
   rollbackHooks: (() => unknown)[];
-}
-
-/** Set while a transaction callback runs; lets the pool guard explain a self-deadlock. */
-const activeTransaction = new AsyncLocalStorage<{ depth: number }>();
-
-/** True inside a `withTransaction` callback. */
-export function insideTransaction(): boolean {
-  return activeTransaction.getStore() !== undefined;
 }
 
 const scopes = new WeakMap<AppTransaction, Scope>();
@@ -81,85 +94,122 @@ const scopes = new WeakMap<AppTransaction, Scope>();
 const DEFAULTS = { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 1_000 };
 
 /**
+ * The options that describe the outermost transaction. A savepoint can't change them:
+ * PostgreSQL fixes the isolation level at the first statement, and a `SET LOCAL` in a savepoint
+ * would outlive it.
+ */
+const OUTERMOST_ONLY = [
+  "isolationLevel",
+  "accessMode",
+  "deferrable",
+  "statementTimeoutMs",
+  "lockTimeoutMs",
+  "idleInTransactionTimeoutMs",
+] as const;
+
+/**
  * Runs `callback` in a transaction. Called with a transaction as `db`, it opens a savepoint
- * instead: a failure inside rolls back only the inner part, and is rethrown to the caller.
+ * instead: a failure inside rolls back only the inner part and is rethrown to the caller, and
+ * retries stay with the outermost call (a deadlock aborts the whole transaction anyway).
+ * Errors are thrown as the typed errors of `errors.ts`.
+ *
+ * @example
+ * await withTransaction(db, async (tx) => {
+ *   await tx.insert(orders).values(order);
+ *   // Optional part: its failure undoes only its own writes.
+ *   await withTransaction(tx, (sp) => sp.insert(coupons).values(coupon)).catch(() => undefined);
+ * });
  */
 export async function withTransaction<T>(
   db: AppDatabase | AppTransaction,
   callback: TransactionCallback<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  if (db instanceof PgTransaction) return runSavepoint(db as AppTransaction, callback, options);
+  if (is(db, PgTransaction)) {
+    const fixed = OUTERMOST_ONLY.filter((name) => options[name] !== undefined);
+    if (fixed.length > 0) {
+      throw new TypeError(`${fixed.join(", ")} can only be set on the outermost transaction`);
+    }
+    return runSavepoint(db as AppTransaction, callback, options);
+  }
 
-  const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULTS.maxAttempts);
+  const maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new RangeError("maxAttempts must be an integer >= 1");
+  }
+  const timeouts = timeoutSettings(options);
   for (let attempt = 1; ; attempt++) {
-    const scope: Scope = { commitHooks: [], rollbackHooks: [] };
+    const scope: Scope = { attempt, reachesCommit: true, commitHooks: [], rollbackHooks: [] };
     try {
-      const result = await runOnce(db, callback, options, scope, attempt);
+      const result = await runOnce(db, callback, options, timeouts, scope);
       await runHooks(scope.commitHooks, options);
       return result;
     } catch (error) {
       await runHooks(scope.rollbackHooks, options);
-      const mapped = mapDatabaseError(error);
-      if (mapped instanceof DatabaseError && mapped.retryable && attempt < maxAttempts) {
-        options.onRetry?.(mapped, attempt);
+      if (error instanceof DatabaseError && error.retryable && attempt < maxAttempts) {
+        options.onRetry?.(error, attempt);
         await sleep(backoffDelay(attempt, options));
         continue;
       }
-      throw mapped;
+      throw error;
     }
   }
 }
 
-/** Full-jitter exponential backoff (AWS architecture blog): spreads retries of a hot row. */
+/**
+ * Full-jitter exponential backoff (AWS architecture blog): spreads retries of a hot row.
+ *
+ * @example
+ * backoffDelay(3, { baseDelayMs: 10, maxDelayMs: 1_000 }); // uniform in [0, 40) ms
+ */
 export function backoffDelay(attempt: number, options: TransactionOptions = {}): number {
   const base = options.baseDelayMs ?? DEFAULTS.baseDelayMs;
   const cap = options.maxDelayMs ?? DEFAULTS.maxDelayMs;
   return Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
 }
 
+/** One attempt; throws typed errors. */
 async function runOnce<T>(
   db: AppDatabase,
   callback: TransactionCallback<T>,
   options: TransactionOptions,
+  timeouts: [string, number][],
   scope: Scope,
-  attempt: number,
 ): Promise<T> {
-  let started = false;
-  let abandoned = false;
-  const work = db.transaction(async (tx) => {
-    // The pool timer fired while this was queued: give the connection straight back.
-    if (abandoned) throw new PoolTimeoutError(options.poolTimeoutMs ?? 0);
-    started = true;
-    scopes.set(tx, scope);
-    await applyTimeouts(tx, options);
-    return activeTransaction.run({ depth: 1 }, () => callback(tx, contextFor(scope, attempt)));
-  }, transactionConfig(options));
-  const poolTimeoutMs = options.poolTimeoutMs;
-  if (!poolTimeoutMs) return work;
-
-  let timer: NodeJS.Timeout | undefined;
-  const waitForConnection = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      if (started) return;
-      abandoned = true;
-      reject(
-        new PoolTimeoutError(
-          poolTimeoutMs,
-          insideTransaction()
-            ? " (a transaction was opened on the root db inside another transaction's callback: use its tx)"
-            : "",
-        ),
-      );
-    }, poolTimeoutMs);
-  });
-  // If we give up waiting, `work` still settles later (with the abandon error): swallow it.
-  work.catch(() => undefined);
+  let activity: TransactionActivity | undefined;
+  const run = () =>
+    db.transaction(async (tx) => {
+      activity = transactionActivity();
+      scopes.set(tx, scope);
+      if (timeouts.length > 0) {
+        // set_config(..., true) is SET LOCAL, with bound values, in one round trip.
+        const calls = timeouts.map(([name, ms]) => sql`set_config(${name}, ${String(ms)}, true)`);
+        await tx.execute(sql`select ${sql.join(calls, sql`, `)}`);
+      }
+      return callback(tx, contextFor(scope));
+    }, transactionConfig(options));
   try {
-    return await Promise.race([work, waitForConnection]);
-  } finally {
-    clearTimeout(timer);
+    return await (options.poolTimeoutMs === undefined
+      ? run()
+      : withPoolTimeout(options.poolTimeoutMs, run));
+  } catch (error) {
+    const mapped = mapDatabaseError(error);
+    if (mapped instanceof ConnectionError && idledOut(activity, options)) {
+      throw new DatabaseTimeoutError("idle_in_transaction", { code: "25P03" }, mapped);
+    }
+    throw mapped;
   }
+}
+
+/**
+ * The server ends a session idle in a transaction past the timeout with a FATAL 25P03 that
+ * reaches no query (the client is idle), then closes the socket: the client sees only a closed
+ * connection. It was the timeout if nothing ran for (about) that long. The margin absorbs the
+ * round trip between the server's clock and ours.
+ */
+function idledOut(activity: TransactionActivity | undefined, options: TransactionOptions) {
+  const timeoutMs = options.idleInTransactionTimeoutMs;
+  return !!activity && !!timeoutMs && activity.idleMs() >= timeoutMs * 0.9;
 }
 
 /** Drizzle emits `SET TRANSACTION` for any config object, so an empty one must be undefined. */
@@ -172,24 +222,42 @@ function transactionConfig(options: TransactionOptions): PgTransactionConfig | u
   return Object.keys(config).length > 0 ? config : undefined;
 }
 
+/** Validated before the transaction starts, so a typo fails without a round trip. */
+function timeoutSettings(options: TransactionOptions): [string, number][] {
+  const settings: [string, number | undefined][] = [
+    ["statement_timeout", options.statementTimeoutMs],
+    ["lock_timeout", options.lockTimeoutMs],
+    ["idle_in_transaction_session_timeout", options.idleInTransactionTimeoutMs],
+  ];
+  return settings.flatMap(([name, value]): [string, number][] => {
+    if (value === undefined) return [];
+    if (!Number.isInteger(value) || value < 0) {
+      throw new RangeError(`${name} must be an integer number of milliseconds >= 0`);
+    }
+    return [[name, value]];
+  });
+}
+
 async function runSavepoint<T>(
   parent: AppTransaction,
   callback: TransactionCallback<T>,
   options: TransactionOptions,
 ) {
   const parentScope = scopes.get(parent);
-  const scope: Scope = { commitHooks: [], rollbackHooks: [] };
-  const depth = (activeTransaction.getStore()?.depth ?? 1) + 1;
+  const scope: Scope = {
+    attempt: parentScope?.attempt ?? 1,
+    reachesCommit: parentScope?.reachesCommit ?? false,
+    commitHooks: [],
+    rollbackHooks: [],
+  };
   try {
     const result = await parent.transaction((tx) => {
       scopes.set(tx, scope);
-      return activeTransaction.run({ depth }, () => callback(tx, contextFor(scope, 1)));
+      return callback(tx, contextFor(scope));
     });
-    // Committed into the parent: its hooks now depend on the outermost commit.
-    if (parentScope) {
-      parentScope.commitHooks.push(...scope.commitHooks);
-      parentScope.rollbackHooks.push(...scope.rollbackHooks);
-    }
+    // Released into the parent: its hooks now depend on the outermost outcome.
+    parentScope?.commitHooks.push(...scope.commitHooks);
+    parentScope?.rollbackHooks.push(...scope.rollbackHooks);
     return result;
   } catch (error) {
     await runHooks(scope.rollbackHooks, options);
@@ -197,27 +265,19 @@ async function runSavepoint<T>(
   }
 }
 
-function contextFor(scope: Scope, attempt: number): TransactionContext {
+function contextFor(scope: Scope): TransactionContext {
   return {
-    attempt,
-    afterCommit: (hook) => scope.commitHooks.push(hook),
+    attempt: scope.attempt,
+    afterCommit: (hook) => {
+      if (!scope.reachesCommit) {
+        throw new TypeError(
+          "afterCommit needs the outermost transaction opened by withTransaction",
+        );
+      }
+      scope.commitHooks.push(hook);
+    },
     afterRollback: (hook) => scope.rollbackHooks.push(hook),
   };
-}
-
-async function applyTimeouts(tx: AppTransaction, options: TransactionOptions) {
-  const settings: [string, number | undefined][] = [
-    ["statement_timeout", options.statementTimeoutMs],
-    ["lock_timeout", options.lockTimeoutMs],
-    ["idle_in_transaction_session_timeout", options.idleInTransactionTimeoutMs],
-  ];
-  for (const [name, value] of settings) {
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 0)
-      throw new RangeError(`${name} must be an integer >= 0`);
-    // SET takes no bind parameters; the name is a constant and the value a checked integer.
-    await tx.execute(sql.raw(`set local ${name} = ${value}`));
-  }
 }
 
 /** Hooks must not undo a committed transaction: their failures are reported, not thrown. */
@@ -227,7 +287,13 @@ async function runHooks(hooks: (() => unknown)[], options: TransactionOptions) {
       await hook();
     } catch (error) {
       if (options.onHookError) options.onHookError(error);
-      else process.emitWarning(`transaction hook failed: ${String(error)}`);
+      else {
+        // Mapped first: a failed query's own message would carry its parameters.
+        const safe = mapDatabaseError(error);
+        process.emitWarning(
+          `transaction hook failed: ${safe instanceof Error ? safe.message : ""}`,
+        );
+      }
     }
   }
 }
