@@ -7,7 +7,7 @@ import { createLogger } from "../../src/logger.js";
 export const allCapturedLogs: Record<string, unknown>[] = [];
 
 /** Log lines captured from the app, so tests can assert on them (and on their absence). */
-export function captureLogs() {
+export function captureLogs(logLevel: "info" | "debug" = "info") {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -20,12 +20,11 @@ export function captureLogs() {
       done();
     },
   });
-  return { lines, logger: createLogger({ logLevel: "info", nodeEnv: "test" }, stream) };
+  return { lines, logger: createLogger({ logLevel, nodeEnv: "test" }, stream) };
 }
 
 /** The real app on the given database, with logs captured instead of printed. */
-export function createTestApp(database: Database) {
-  const logs = captureLogs();
+export function createTestApp(database: Database, logs = captureLogs()) {
   const app = createApp({ database, logger: logs.logger });
   const json = async (
     method: string,

@@ -8,6 +8,7 @@ import {
 } from "../../domain-errors.js";
 import type { AppDatabase } from "../client.js";
 import { UniqueViolationError } from "../errors.js";
+import { preparedQuery } from "../prepared.js";
 import { accounts, type Transfer, transfers } from "../schema/index.js";
 import { type TransactionOptions, withTransaction } from "../transaction.js";
 
@@ -114,7 +115,15 @@ async function findByIdempotencyKey(db: AppDatabase, key: string): Promise<Trans
   return row;
 }
 
+const transferById = preparedQuery((db) =>
+  db
+    .select()
+    .from(transfers)
+    .where(eq(transfers.id, sql.placeholder("id")))
+    .prepare("transfer_by_id"),
+);
+
 export async function getTransfer(db: AppDatabase, id: string): Promise<Transfer | undefined> {
-  const [row] = await db.select().from(transfers).where(eq(transfers.id, id));
+  const [row] = await transferById(db).execute({ id });
   return row;
 }
