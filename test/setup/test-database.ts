@@ -89,7 +89,11 @@ export function useTestDatabase(env: Record<string, string> = {}) {
   };
 }
 
-async function withAdmin<T>(url: string, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+/** Runs `work` on a one-connection client of the admin URL, then closes it. */
+export async function withAdmin<T>(
+  url: string,
+  work: (sql: postgres.Sql) => Promise<T>,
+): Promise<T> {
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   try {
     return await work(sql);

@@ -9,11 +9,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import postgres from "postgres";
 import { afterEach, inject } from "vitest";
 import { connectForMigrations, type MigrationConnection } from "../../../src/db/migrator/index.js";
 import { type DatabaseConfig, parseConfig } from "../../../src/env.js";
 import { withDatabase } from "../../setup/global-setup.js";
+import { withAdmin } from "../../setup/test-database.js";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -150,13 +150,4 @@ export async function migrationRows(
     "select hash, created_at from drizzle.__drizzle_migrations order by id",
   );
   return rows.map((row) => ({ hash: row.hash, created_at: String(row.created_at) }));
-}
-
-async function withAdmin<T>(url: string, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(url, { max: 1, onnotice: () => undefined });
-  try {
-    return await work(sql);
-  } finally {
-    await sql.end();
-  }
 }
