@@ -19,7 +19,7 @@ import { createTransfersRouter } from "./routes/transfers/transfers.index.js";
 import { createUsersRouter } from "./routes/users/users.index.js";
 
 export interface AppDeps {
-  database: Pick<Database, "db" | "ping" | "config">;
+  database: Pick<Database, "db" | "ping">;
   logger: Logger;
 }
 
