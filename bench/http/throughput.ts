@@ -22,6 +22,7 @@ const env = process.env;
 const adminUrl = env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const rounds = Number(env.BENCH_ROUNDS ?? 5);
 const seconds = Number(env.BENCH_SECONDS ?? 10);
+const warmupSeconds = Number(env.BENCH_WARMUP_SECONDS ?? 10);
 const connections = Number(env.BENCH_CONNECTIONS ?? 50);
 const poolMax = env.BENCH_POOL_MAX ?? "10";
 
@@ -50,9 +51,10 @@ async function main() {
     ]);
 
     const results = { demo: [] as Run[], baseline: [] as Run[] };
-    // Warm both (JIT, prepared plans, pool), then alternate which goes first.
-    await load("http://127.0.0.1:3901", ids, 3);
-    await load("http://127.0.0.1:3902", ids, 3);
+    // Warm both to steady state (JIT, prepared statements on every pooled connection), then
+    // alternate which goes first.
+    await load("http://127.0.0.1:3901", ids, warmupSeconds);
+    await load("http://127.0.0.1:3902", ids, warmupSeconds);
     for (let round = 0; round < rounds; round++) {
       const order =
         round % 2 === 0 ? (["demo", "baseline"] as const) : (["baseline", "demo"] as const);
