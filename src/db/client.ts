@@ -152,6 +152,7 @@ export async function createDatabase(
       observer,
       poolTimeoutMs: config.poolTimeoutMs,
       prepare: config.prepare,
+      usage: { max: pool.options.max, transactions: 0 },
     });
     return {
       db: drizzlePostgres(sql, { schema }) as unknown as AppDatabase,
@@ -171,7 +172,12 @@ export async function createDatabase(
   const pglite = await PGlite.create(dataDir);
   // Health checks are not application queries: they stay out of the log and the metrics.
   const ping = pglite.query.bind(pglite);
-  instrumentPglite(pglite, { observer, poolTimeoutMs: config.poolTimeoutMs });
+  instrumentPglite(pglite, {
+    observer,
+    poolTimeoutMs: config.poolTimeoutMs,
+    // One connection; the pool guard's hint counts the transactions holding it.
+    usage: { max: 1, transactions: 0 },
+  });
   let closed = false;
   return {
     db: drizzlePglite(pglite, { schema }) as unknown as AppDatabase,
@@ -194,7 +200,12 @@ export async function createDatabase(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Transactions: which one the current callback runs in, and what its connection is doing.
+// Transactions: what a transaction's connection is doing, and how many connections they hold.
+//
+// None of this uses AsyncLocalStorage. On Node 20 the first `als.run()` turns on promise hooks
+// for the whole process, and every promise and nextTick pays for them from then on (about a fifth
+// of the demo API's GET throughput). So the state travels with the transaction's client instead,
+// and the pool guard counts transactions rather than asking whether the caller is inside one.
 
 interface TransactionScope {
   /** Set when the transaction (or savepoint) has committed or rolled back. */
@@ -211,9 +222,24 @@ interface ReservedConnection {
   idleSince: number;
 }
 
-/** Set while a transaction callback runs; lets the pool guard explain a self-deadlock. */
-const currentTransaction = new AsyncLocalStorage<TransactionScope>();
-/** A per-call override of `poolTimeoutMs`, see `withPoolTimeout`. */
+/**
+ * How many of one database's connections transactions hold right now, for the pool guard's
+ * message: a wait that times out while transactions hold every connection is most likely the
+ * self-deadlock of a callback querying through the root db (porsager/postgres#893).
+ */
+interface ConnectionUsage {
+  readonly max: number;
+  /** Transactions that have their connection and have not settled yet (savepoints excluded). */
+  transactions: number;
+}
+
+/** The key under which an instrumented postgres.js transaction client answers with its scope. */
+const SCOPE: unique symbol = Symbol("transaction scope");
+
+/**
+ * A per-call override of `poolTimeoutMs`, see `withPoolTimeout`. Still AsyncLocalStorage: it is
+ * opt-in, so only a process that asks for another bound pays the promise hooks.
+ */
 const poolTimeoutOverride = new AsyncLocalStorage<number>();
 
 /** What a transaction's connection has been doing; see `transactionActivity`. */
@@ -223,13 +249,22 @@ export interface TransactionActivity {
 }
 
 /**
- * Called inside a transaction callback, a handle on its connection's activity. The server
- * closes a connection that stays idle in a transaction past `idle_in_transaction_session_timeout`
- * without telling the client why (postgres.js drops the unsolicited FATAL): the idle time tells
- * `withTransaction` that a dropped connection was that timeout.
+ * The activity of the connection behind `tx` (a transaction's or a savepoint's: they share it);
+ * undefined on PGlite. The server closes a connection that stays idle in a transaction past
+ * `idle_in_transaction_session_timeout` without telling the client why (postgres.js drops the
+ * unsolicited FATAL): the idle time tells `withTransaction` that a dropped connection was that
+ * timeout.
+ *
+ * @example
+ * const activity = transactionActivity(tx);
+ * activity?.idleMs(); // 0 while a statement runs, else ms since the last one settled
  */
-export function transactionActivity(): TransactionActivity | undefined {
-  const connection = currentTransaction.getStore()?.connection;
+export function transactionActivity(tx: AppTransaction): TransactionActivity | undefined {
+  // Drizzle (0.45) runs `tx`'s queries on `session.client`: for postgres.js the Proxy that
+  // `instrumentPostgres` made for this transaction or savepoint; for PGlite its transaction
+  // object, which has no SCOPE. The field is undeclared in Drizzle's base session type.
+  const client = (tx._.session as unknown as { client?: { [SCOPE]?: TransactionScope } }).client;
+  const connection = client?.[SCOPE]?.connection;
   if (!connection) return undefined;
   return {
     idleMs: () => (connection.inFlight > 0 ? 0 : performance.now() - connection.idleSince),
@@ -256,6 +291,7 @@ export function withPoolTimeout<T>(timeoutMs: number, work: () => Promise<T>): P
  */
 async function waitForConnection<T>(
   timeoutMs: number,
+  usage: ConnectionUsage,
   acquire: (admit: () => void) => Promise<T>,
 ): Promise<T> {
   let admitted = false;
@@ -270,7 +306,7 @@ async function waitForConnection<T>(
     timer = setTimeout(() => {
       if (admitted) return;
       abandoned = true;
-      reject(poolTimeout(timeoutMs));
+      reject(poolTimeout(timeoutMs, usage));
     }, timeoutMs);
   });
   // After abandonment `work` still settles (with the admit error): nobody awaits it any more.
@@ -282,12 +318,16 @@ async function waitForConnection<T>(
   }
 }
 
-function poolTimeout(waitedMs: number) {
+/**
+ * Only a heuristic: transactions holding every connection may just be slow. But when a callback
+ * waits on the root db, they are what it waits for, and the hint names the fix.
+ */
+function poolTimeout(waitedMs: number, usage: ConnectionUsage) {
   return new PoolTimeoutError(
     waitedMs,
-    currentTransaction.getStore()
-      ? "called on the root db inside a transaction callback; when every connection is held by " +
-          "such callbacks they wait for each other forever — use the callback's tx"
+    usage.transactions >= usage.max
+      ? `every connection (${usage.max}) is held by a transaction callback; a callback that ` +
+          "queries through the root db instead of its tx waits for them forever"
       : undefined,
   );
 }
@@ -299,6 +339,7 @@ interface PostgresHooks {
   observer: QueryObserver;
   poolTimeoutMs: number;
   prepare: boolean;
+  usage: ConnectionUsage;
 }
 
 /** The parts of postgres.js's Query (v3.4) the instrumentation relies on. */
@@ -331,55 +372,62 @@ const isQuery = (value: unknown): value is QueryInternals =>
 /**
  * Wraps a postgres.js `Sql` (the pool, a transaction's or a savepoint's) so every query made
  * through it — `unsafe` (what Drizzle calls), tagged templates, `begin`, `savepoint` — is hooked.
+ * A transaction's or savepoint's wrapper also answers `SCOPE` (see `transactionActivity`).
  */
 function instrumentPostgres<T extends postgres.Sql | postgres.TransactionSql>(
   sql: T,
   hooks: PostgresHooks,
   scope?: TransactionScope,
 ): T {
+  // Built once per client rather than on each property read: Drizzle reads `unsafe` per query.
+  const unsafe = (text: string, second?: unknown, third?: unknown) => {
+    // postgres.js's overloads: (text), (text, params), (text, options), (text, params, options).
+    const params = Array.isArray(second) ? second : [];
+    const options = (Array.isArray(second) ? third : second) as
+      | postgres.UnsafeQueryOptions
+      | undefined;
+    const query = sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+      ...options,
+      prepare: options?.prepare || (hooks.prepare && shouldPrepare(text, params)),
+    });
+    return track(query as unknown as QueryInternals, hooks, scope);
+  };
+  const begin = scope
+    ? undefined
+    : (...args: unknown[]) => beginTracked(sql as postgres.Sql, args, hooks);
+  const savepoint = scope
+    ? (...args: unknown[]) => {
+        const original = (sql as postgres.TransactionSql).savepoint as (...a: unknown[]) => unknown;
+        const index = args.findIndex((arg) => typeof arg === "function");
+        if (index < 0) return Reflect.apply(original, sql, args);
+        const callback = args[index] as (child: postgres.TransactionSql) => unknown;
+        const inner: TransactionScope = { ended: false, connection: scope.connection };
+        args[index] = (child: postgres.TransactionSql) =>
+          unlessReleased(callback(instrumentPostgres(child, hooks, inner)), scope.connection);
+        const done = Reflect.apply(original, sql, args) as Promise<unknown>;
+        return done.finally(() => {
+          inner.ended = true;
+        });
+      }
+    : undefined;
   return new Proxy(sql, {
     apply(target, thisArg, args) {
       const result: unknown = Reflect.apply(target as never, thisArg, args);
       return isQuery(result) ? track(result, hooks, scope) : result;
     },
     get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (property === "unsafe") {
-        return (text: string, ...rest: unknown[]) => {
-          const params = Array.isArray(rest[0]) ? rest[0] : [];
-          const options = (Array.isArray(rest[0]) ? rest[1] : rest[0]) as
-            | postgres.UnsafeQueryOptions
-            | undefined;
-          const query = target.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
-            ...options,
-            prepare: options?.prepare || (hooks.prepare && shouldPrepare(text, params)),
-          });
-          return track(query as unknown as QueryInternals, hooks, scope);
-        };
+      switch (property) {
+        case "unsafe":
+          return unsafe;
+        case SCOPE:
+          return scope;
+        case "begin":
+          return begin ?? Reflect.get(target, property);
+        case "savepoint":
+          return savepoint ?? Reflect.get(target, property);
+        default:
+          return Reflect.get(target, property);
       }
-      if (property === "begin" && !scope) {
-        return (...args: unknown[]) => beginTracked(target as postgres.Sql, args, hooks);
-      }
-      if (property === "savepoint" && scope) {
-        return (...args: unknown[]) => {
-          const index = args.findIndex((arg) => typeof arg === "function");
-          if (index < 0) return Reflect.apply(value as never, target, args);
-          const callback = args[index] as (sql: postgres.TransactionSql) => unknown;
-          const inner: TransactionScope = { ended: false, connection: scope.connection };
-          args[index] = (child: postgres.TransactionSql) =>
-            unlessReleased(
-              currentTransaction.run(inner, () =>
-                callback(instrumentPostgres(child, hooks, inner)),
-              ),
-              scope.connection,
-            );
-          const done = Reflect.apply(value as never, target, args) as Promise<unknown>;
-          return done.finally(() => {
-            inner.ended = true;
-          });
-        };
-      }
-      return value;
     },
   });
 }
@@ -403,18 +451,25 @@ function beginTracked(pool: postgres.Sql, args: unknown[], hooks: PostgresHooks)
   };
   const scope: TransactionScope = { ended: false, connection };
   const timeoutMs = poolTimeoutOverride.getStore() ?? hooks.poolTimeoutMs;
-  return waitForConnection(timeoutMs, (admit) =>
-    pool.begin(mode, (tx) => {
-      admit();
-      connection.idleSince = performance.now();
-      return unlessReleased(
-        currentTransaction.run(scope, () => callback(instrumentPostgres(tx, hooks, scope))),
-        connection,
-      );
-    }),
-  ).finally(() => {
+  let holding = false;
+  const release = () => {
+    if (holding) hooks.usage.transactions--;
+    holding = false;
     scope.ended = true;
     connection.released = true;
+  };
+  return waitForConnection(timeoutMs, hooks.usage, (admit) => {
+    const begun = pool.begin(mode, (tx) => {
+      admit();
+      holding = true;
+      hooks.usage.transactions++;
+      connection.idleSince = performance.now();
+      return unlessReleased(callback(instrumentPostgres(tx, hooks, scope)), connection);
+    });
+    // Marked as soon as postgres.js lets go of the connection (a few microtasks before the
+    // caller hears of it): a callback stranded by a lost connection may react at once.
+    begun.then(release, release);
+    return begun;
   });
 }
 
@@ -443,7 +498,9 @@ function track<Q>(query: Q, hooks: PostgresHooks, scope: TransactionScope | unde
   const q = query as QueryInternals;
   const dispatch = q.handler;
   q.handler = (self) => {
-    if (scope?.ended) {
+    // A savepoint outlives its transaction's connection when that is lost mid-savepoint: its
+    // own `ended` never comes (its callback is stranded), so `released` must refuse for it.
+    if (scope && (scope.ended || scope.connection?.released)) {
       self.reject(new TransactionEndedError());
       return undefined;
     }
@@ -454,6 +511,9 @@ function track<Q>(query: Q, hooks: PostgresHooks, scope: TransactionScope | unde
     let observed = false;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
+    let copyStream: Stream.Writable | Stream.Readable | undefined;
+    let resolve = self.resolve;
+    let reject = self.reject;
     const settle = (rows: number | undefined, error?: unknown) => {
       clearTimeout(timer);
       if (observed) return;
@@ -470,46 +530,53 @@ function track<Q>(query: Q, hooks: PostgresHooks, scope: TransactionScope | unde
         error,
       });
     };
-    // Accessors, because `.cursor()` replaces resolve/reject on every batch.
-    let resolve = self.resolve;
-    let reject = self.reject;
-    let copyStream: Stream.Writable | Stream.Readable | undefined;
-    Object.defineProperties(self, {
-      resolve: {
-        configurable: true,
-        get: () => (value: unknown) => {
-          // COPY resolves twice: with its stream when the server is ready for data, then with
-          // the command's result when it completes. Only the second is the query's end.
-          if (value instanceof Stream.Writable || value instanceof Stream.Readable) {
-            copyStream = value;
-          } else settle(rowCount(value));
-          resolve(value);
+    const resolveTracked = (value: unknown) => {
+      // COPY resolves twice: with its stream when the server is ready for data, then with the
+      // command's result when it completes. Only the second is the query's end.
+      if (value instanceof Stream.Writable || value instanceof Stream.Readable) {
+        copyStream = value;
+      } else settle(rowCount(value));
+      resolve(value);
+    };
+    const rejectTracked = (error: unknown) => {
+      const final = timedOut ? poolTimeout(timeoutMs, hooks.usage) : error;
+      settle(undefined, final);
+      // A COPY FROM STDIN that fails after its last row (a unique violation found at the end)
+      // rejects only the query, which already resolved with the stream: postgres.js has dropped
+      // the stream, whose `finish` would never come. Fail it instead.
+      copyStream?.destroy(final instanceof Error ? final : undefined);
+      reject(final);
+    };
+    if (self.cursorFn) {
+      // `.cursor()` (set before dispatch in both its forms) replaces resolve/reject on every
+      // batch: accessors keep each replacement wrapped.
+      Object.defineProperties(self, {
+        resolve: {
+          configurable: true,
+          get: () => resolveTracked,
+          set: (fn: QueryInternals["resolve"]) => {
+            resolve = fn;
+          },
         },
-        set: (fn: QueryInternals["resolve"]) => {
-          resolve = fn;
+        reject: {
+          configurable: true,
+          get: () => rejectTracked,
+          set: (fn: QueryInternals["reject"]) => {
+            reject = fn;
+          },
         },
-      },
-      reject: {
-        configurable: true,
-        get: () => (error: unknown) => {
-          const final = timedOut ? poolTimeout(timeoutMs) : error;
-          settle(undefined, final);
-          // A COPY FROM STDIN that fails after its last row (a unique violation found at the
-          // end) rejects only the query, which already resolved with the stream: postgres.js
-          // has dropped the stream, whose `finish` would never come. Fail it instead.
-          copyStream?.destroy(final instanceof Error ? final : undefined);
-          reject(final);
-        },
-        set: (fn: QueryInternals["reject"]) => {
-          reject = fn;
-        },
-      },
-    });
+      });
+    } else {
+      // Every other query keeps the resolve/reject its constructor set: plain fields keep the
+      // Query's shape (accessors would turn it into a dictionary-mode object).
+      self.resolve = resolveTracked;
+      self.reject = rejectTracked;
+    }
 
     dispatch(self);
-    // On the root pool, bound the wait for a connection. A query that went to an open
-    // connection has its `state` now; one without is queued (every connection reserved by a
-    // transaction) or waiting for a connection being opened.
+    // On the root pool, bound the wait for a connection. A query that went to an open or busy
+    // connection has its `state` now; one without is queued (every connection reserved or full)
+    // or waiting for a connection being opened. Only those arm a timer.
     if (!scope && !self.state && !observed) {
       timer = setTimeout(() => {
         if (self.state) return; // a connection took it: running, not waiting
@@ -558,6 +625,7 @@ function rowCount(value: unknown): number | undefined {
 interface PgliteHooks {
   observer: QueryObserver;
   poolTimeoutMs: number;
+  usage: ConnectionUsage;
 }
 
 /**
@@ -569,7 +637,7 @@ interface PgliteHooks {
 function instrumentPglite(pglite: PGlite, hooks: PgliteHooks) {
   const exclusive = pglite._runExclusiveTransaction.bind(pglite);
   pglite._runExclusiveTransaction = <T>(fn: () => Promise<T>) =>
-    waitForConnection(poolTimeoutOverride.getStore() ?? hooks.poolTimeoutMs, (admit) =>
+    waitForConnection(poolTimeoutOverride.getStore() ?? hooks.poolTimeoutMs, hooks.usage, (admit) =>
       exclusive(async () => {
         admit();
         return fn();
@@ -580,10 +648,14 @@ function instrumentPglite(pglite: PGlite, hooks: PgliteHooks) {
   const transaction = pglite.transaction.bind(pglite);
   pglite.transaction = <T>(callback: (tx: Transaction) => Promise<T>) => {
     const scope: TransactionScope = { ended: false };
+    let holding = false;
     return transaction((tx) => {
+      holding = true;
+      hooks.usage.transactions++;
       const tracked = Object.create(tx, propertiesOf(timedMethods(tx, hooks.observer, scope)));
-      return currentTransaction.run(scope, () => callback(tracked));
+      return callback(tracked);
     }).finally(() => {
+      if (holding) hooks.usage.transactions--;
       scope.ended = true;
     });
   };

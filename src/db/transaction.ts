@@ -179,7 +179,7 @@ async function runOnce<T>(
   let activity: TransactionActivity | undefined;
   const run = () =>
     db.transaction(async (tx) => {
-      activity = transactionActivity();
+      activity = transactionActivity(tx);
       scopes.set(tx, scope);
       if (timeouts.length > 0) {
         // set_config(..., true) is SET LOCAL, with bound values, in one round trip.

@@ -24,6 +24,10 @@ import {
 } from "./helpers.js";
 
 const POOL = { DATABASE_POOL_MAX: "1", DATABASE_POOL_TIMEOUT: "300" };
+/** The hint a pool timeout carries when every connection was held by a transaction. */
+const heldByTransactions = (max: number) =>
+  `every connection (${max}) is held by a transaction callback; a callback that queries ` +
+  "through the root db instead of its tx waits for them forever";
 const testDb = useTestDatabase(POOL);
 const pglite = usePglite({ DATABASE_POOL_TIMEOUT: "300" });
 const poolOfTwo = useDatabaseOn(() => testDb.url, {
@@ -42,7 +46,8 @@ function selfDeadlockCases(database: () => Database) {
     }).catch((e: unknown) => e);
     const elapsed = performance.now() - started;
     expect(error).toBeInstanceOf(PoolTimeoutError);
-    expect((error as PoolTimeoutError).message).toContain("use the callback's tx");
+    expect((error as PoolTimeoutError).hint).toBe(heldByTransactions(1));
+    expect((error as PoolTimeoutError).message).toContain(heldByTransactions(1));
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(2_000);
     // Nothing stays queued or leaked: the connection serves the next caller at once.
@@ -57,6 +62,7 @@ function selfDeadlockCases(database: () => Database) {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolTimeoutError);
+    expect((error as PoolTimeoutError).hint).toBe(heldByTransactions(1));
     await within(
       1_000,
       withTransaction(db, (tx) => tx.select().from(users).limit(1)),
@@ -100,8 +106,40 @@ describe.skipIf(!onRealServer())(`pool guard on postgres.js, pool of one (${NEED
     const [first, second] = await Promise.all([holdAndQueryRoot(), holdAndQueryRoot()]);
     expect(first).toBeInstanceOf(PoolTimeoutError);
     expect(second).toBeInstanceOf(PoolTimeoutError);
+    expect((first as PoolTimeoutError).hint).toBe(heldByTransactions(2));
+    expect((second as PoolTimeoutError).hint).toBe(heldByTransactions(2));
     expect(performance.now() - started).toBeLessThan(2_000);
     await within(1_000, db.select().from(users).limit(1), "query after both timed out");
+  });
+
+  it("gives no transaction hint when the connections are held by something else", async () => {
+    const { db, sql } = poolOfTwo();
+    if (!sql) throw new Error("no postgres.js pool");
+    let inTransaction: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => {
+      inTransaction = resolve;
+    });
+    const holdOne = withTransaction(db, async (tx) => {
+      await tx.select().from(users).limit(1);
+      inTransaction();
+      await sleep(600);
+    });
+    await ready;
+    // The other connection is reserved outside any transaction.
+    const reserved = await sql.reserve();
+    try {
+      const error = await db
+        .select()
+        .from(users)
+        .limit(1)
+        .catch((e: unknown) => e);
+      expect(mapDatabaseError(error)).toBeInstanceOf(PoolTimeoutError);
+      expect((mapDatabaseError(error) as PoolTimeoutError).hint).toBeUndefined();
+    } finally {
+      reserved.release();
+      await holdOne;
+    }
+    await within(1_000, db.select().from(users).limit(1), "query after the release");
   });
 
   it("serves many concurrent queries through one connection without timing out", async () => {
