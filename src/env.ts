@@ -42,6 +42,8 @@ const serverSchema = {
   /** Unset: listen on every interface (IPv4 and IPv6). */
   HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  /** Request ids on the query log's lines too; `auto` weighs the cost, see ADR 0005. */
+  LOG_REQUEST_CONTEXT: z.enum(["auto", "on", "off"]).default("auto"),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 
   DATABASE_URL: z
@@ -101,6 +103,7 @@ export interface Config {
   port: number;
   host: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  logRequestContext: "auto" | "on" | "off";
   shutdownTimeoutMs: number;
   database: DatabaseConfig;
 }
@@ -119,6 +122,7 @@ export function parseConfig(source: Source): Config {
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === "test" ? "warn" : "info"),
+    logRequestContext: env.LOG_REQUEST_CONTEXT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     database,
   };

@@ -1,15 +1,17 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import pino, { type Logger } from "pino";
 import { DatabaseError, mapDatabaseError } from "./db/errors.js";
-import type { Config } from "./env.js";
+import { type Config, redactUrl } from "./env.js";
 
 export type { Logger } from "pino";
 
 /**
- * Fields every log line written while handling one request carries (its `requestId`), from the
- * access log down to the query log inside `src/db/` — which knows nothing about HTTP.
+ * Fields every log line written while handling one request carries (its `requestId`), down to
+ * the query log inside `src/db/` — which knows nothing about HTTP. Used only when
+ * `propagatesRequestContext` says so: on Node 20 it costs every promise of the process.
  */
 const logContext = new AsyncLocalStorage<Record<string, unknown>>();
+const NO_FIELDS: Record<string, unknown> = Object.freeze({});
 
 /**
  * Runs `work` with `fields` added to every log line it writes.
@@ -19,6 +21,25 @@ const logContext = new AsyncLocalStorage<Record<string, unknown>>();
  */
 export function withLogContext<T>(fields: Record<string, unknown>, work: () => T): T {
   return logContext.run(fields, work);
+}
+
+/**
+ * Whether the request id is carried below the HTTP layer (`LOG_REQUEST_CONTEXT`, ADR 0005).
+ * `auto`: yes where `AsyncLocalStorage` is cheap (Node 24+, async context frames), outside
+ * production, and whenever every query is logged (`DATABASE_LOG_QUERIES` at `debug`); in
+ * production on Node 20/22 the access log and the HTTP layer's lines carry it, the query log's
+ * slow-query lines do not.
+ */
+export function propagatesRequestContext(
+  config: Pick<Config, "logRequestContext" | "logLevel" | "nodeEnv"> & {
+    database: Pick<Config["database"], "logQueries">;
+  },
+  nodeMajor = Number(process.versions.node.split(".")[0]),
+): boolean {
+  if (config.logRequestContext !== "auto") return config.logRequestContext === "on";
+  const everyQueryLogged =
+    config.database.logQueries && (config.logLevel === "debug" || config.logLevel === "trace");
+  return nodeMajor >= 24 || config.nodeEnv !== "production" || everyQueryLogged;
 }
 
 /**
@@ -35,9 +56,16 @@ function serializeError(error: unknown) {
   return { message: String(error) };
 }
 
+/** A URL with credentials, logged under a key that may carry one, without its password. */
+const redactSecretUrl = (value: unknown) =>
+  typeof value === "string" && /:\/\/[^/]*@/.test(value) ? redactUrl(value) : value;
+
 /**
  * JSON lines in production and test; readable lines in development when pino-pretty (a dev
- * dependency) is installed. Credentials are redacted wherever they appear under these keys.
+ * dependency) is installed. Passwords are redacted under the keys the serializers name.
+ * Production writes stdout asynchronously: lines queued while a write is in flight go out
+ * together, instead of one blocking write per line; pino flushes what is queued when the process
+ * exits (a SIGKILL loses it).
  */
 export function createLogger(
   config: Pick<Config, "logLevel" | "nodeEnv">,
@@ -47,8 +75,20 @@ export function createLogger(
     level: config.logLevel,
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
-    mixin: () => logContext.getStore() ?? {},
-    serializers: { err: serializeError, error: serializeError },
+    mixin: () => logContext.getStore() ?? NO_FIELDS,
+    // pino's default merge assigns the line's fields onto the object `mixin` returned — here the
+    // request's context itself, so every later line of the request would inherit them.
+    mixinMergeStrategy: (line, fields) => (fields === NO_FIELDS ? line : { ...fields, ...line }),
+    // Serializers rather than pino's `redact`, which walks its paths on every line (~3 % of a
+    // point read's CPU): a serializer runs only on a line that has its key.
+    serializers: {
+      err: serializeError,
+      error: serializeError,
+      password: () => "***",
+      url: redactSecretUrl,
+      databaseUrl: redactSecretUrl,
+      database: redactSecretUrl,
+    },
     hooks: {
       // `logger.error(error)` makes pino use the error's own message as the line's `msg`, and a
       // raw Drizzle error's message holds the bound parameters. Route it through `err` instead.
@@ -61,20 +101,13 @@ export function createLogger(
         return method.apply(this, args);
       },
     },
-    redact: {
-      paths: [
-        "password",
-        "*.password",
-        "databaseUrl",
-        "*.databaseUrl",
-        "req.headers.authorization",
-      ],
-      censor: "***",
-    },
   };
   if (destination) return pino(options, destination);
   if (config.nodeEnv === "development" && prettyAvailable()) {
     return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true } } });
+  }
+  if (config.nodeEnv === "production") {
+    return pino(options, pino.destination({ dest: 1, sync: false }));
   }
   return pino(options);
 }

@@ -13,7 +13,7 @@ import { createDatabase } from "./db/client.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { loadConfig, redactUrl } from "./env.js";
 import { createApp } from "./http/app.js";
-import { createLogger } from "./logger.js";
+import { createLogger, propagatesRequestContext } from "./logger.js";
 
 async function main() {
   const config = loadConfig();
@@ -33,7 +33,11 @@ async function main() {
     logger.info({ seeded, dataDir: config.database.pgliteDataDir }, "embedded database ready");
   }
 
-  const app = createApp({ database, logger });
+  const app = createApp({
+    database,
+    logger,
+    propagateRequestContext: propagatesRequestContext(config),
+  });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
     logger.info({ url: urlOf(info) }, "listening"),
   ) as Server;

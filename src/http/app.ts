@@ -5,11 +5,10 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { requestId } from "hono/request-id";
 import type { Database } from "../db/client.js";
 import type { TransactionOptions } from "../db/transaction.js";
 import type { Logger } from "../logger.js";
-import { requestLogger } from "./middleware/request-logger.js";
+import { requestContext } from "./middleware/request-context.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { createRouter } from "./router.js";
 import { createAccountsRouter } from "./routes/accounts/accounts.index.js";
@@ -21,21 +20,29 @@ import { createUsersRouter } from "./routes/users/users.index.js";
 export interface AppDeps {
   database: Pick<Database, "db" | "ping">;
   logger: Logger;
+  /**
+   * Tag the query log's lines with the request id too (`AsyncLocalStorage`, ADR 0005); the
+   * server passes `propagatesRequestContext(config)`. Default: on.
+   */
+  propagateRequestContext?: boolean;
 }
 
 const MiB = 1024 * 1024;
 export const BODY_LIMIT = 1 * MiB;
 export const BULK_BODY_LIMIT = 16 * MiB;
-const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+const BODY_METHODS = ["POST", "PUT", "PATCH"];
 
-export function createApp({ database, logger }: AppDeps) {
+export function createApp({ database, logger, propagateRequestContext = true }: AppDeps) {
   const { db } = database;
-  const transactionOptions: TransactionOptions = {
+  const transactionOptions = (requestId: string): TransactionOptions => ({
     maxAttempts: 10,
     onRetry: (error, attempt) =>
-      logger.debug({ err: error, attempt }, "retrying transaction after a transient failure"),
-    onHookError: (error) => logger.error({ err: error }, "transaction hook failed"),
-  };
+      logger.debug(
+        { requestId, err: error, attempt },
+        "retrying transaction after a transient failure",
+      ),
+    onHookError: (error) => logger.error({ requestId, err: error }, "transaction hook failed"),
+  });
 
   const app = createRouter();
   const tooLarge = (c: Context) =>
@@ -43,14 +50,12 @@ export function createApp({ database, logger }: AppDeps) {
   const defaultLimit = bodyLimit({ maxSize: BODY_LIMIT, onError: tooLarge });
   const bulkLimit = bodyLimit({ maxSize: BULK_BODY_LIMIT, onError: tooLarge });
 
-  app.use(requestId({ headerName: "x-request-id", limitLength: 200 }));
-  app.use(requestLogger({ logger }));
-  app.use((c, next) => {
-    // Only methods with a body: the limit reads `c.req.raw`, which makes the Node adapter build
-    // a full Request for the call, measurably slowing every GET.
-    if (!BODY_METHODS.has(c.req.method)) return next();
-    return (c.req.path === "/users/bulk" ? bulkLimit : defaultLimit)(c, next);
-  });
+  app.use(requestContext({ logger, propagate: propagateRequestContext }));
+  // Registered for the methods with a body only, so GETs don't pass through it: the limit reads
+  // `c.req.raw`, which makes the Node adapter build a full Request, measurably slowing each call.
+  app.on(BODY_METHODS, "*", (c, next) =>
+    (c.req.path === "/users/bulk" ? bulkLimit : defaultLimit)(c, next),
+  );
 
   app
     .route("/", createHealthRouter({ database }))
@@ -75,7 +80,7 @@ export function createApp({ database, logger }: AppDeps) {
   app.notFound((c) => sendProblem(c, problem(404, "not_found", "no such route")));
   app.onError((error, c) => {
     const { problem: body, unexpected } = toProblem(error);
-    if (unexpected) logger.error({ err: error }, "unhandled error");
+    if (unexpected) logger.error({ requestId: c.var.requestId, err: error }, "unhandled error");
     return sendProblem(c, body, body.status === 503 ? { "retry-after": "1" } : {});
   });
   return app;

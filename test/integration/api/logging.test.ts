@@ -1,7 +1,9 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { createDatabase, type Database } from "../../../src/db/client.js";
 import { migrateDatabase } from "../../../src/db/migrate.js";
 import { parseConfig } from "../../../src/env.js";
+import { createApp } from "../../../src/http/app.js";
 import { captureLogs, createTestApp } from "../../setup/app.js";
 import { useTestDatabase } from "../../setup/test-database.js";
 
@@ -36,11 +38,38 @@ describe("logging", () => {
     );
     expect(res.status).toBe(201);
     const mine = lines.filter((line) => line.requestId === "req-log-1");
-    expect(mine.some((line) => line.msg === "request completed")).toBe(true);
+    const access = mine.find((line) => line.msg === "request completed");
+    // The query lines' fields stay on their own lines.
+    expect(access).toMatchObject({ method: "POST", route: "/users", status: 201 });
+    expect(access).not.toHaveProperty("sql");
     expect(
       mine.some((line) => typeof line.sql === "string" && String(line.sql).includes("insert into")),
     ).toBe(true);
     expect(lines.filter((line) => line.requestId === undefined && line.sql)).toEqual([]);
+  });
+
+  it("without propagation, tags the HTTP layer's lines and enters no AsyncLocalStorage", async () => {
+    const { lines } = await loggingApp();
+    const logs = captureLogs("debug");
+    const app = createApp({
+      database: opened[opened.length - 1] as Database,
+      logger: logs.logger,
+      propagateRequestContext: false,
+    });
+    const run = vi.spyOn(AsyncLocalStorage.prototype, "run");
+    try {
+      const res = await app.request("/users?limit=1", { headers: { "x-request-id": "req-log-2" } });
+      expect(res.status).toBe(200);
+      expect(run).not.toHaveBeenCalled();
+    } finally {
+      run.mockRestore();
+    }
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({ requestId: "req-log-2", msg: "request completed", status: 200 }),
+    );
+    // The database logs through its own logger: its query line came, without the request id.
+    expect(lines.some((line) => typeof line.sql === "string")).toBe(true);
+    expect(lines.filter((line) => line.requestId !== undefined)).toEqual([]);
   });
 
   it("never writes bound parameters or secrets to the log by default", async () => {

@@ -48,7 +48,7 @@ export function createHealthRouter({ database }: { database: Pick<Database, "pin
           200,
         );
       } catch (error) {
-        c.var.logger.warn({ err: error }, "readiness check failed");
+        c.var.logger.warn({ requestId: c.var.requestId, err: error }, "readiness check failed");
         return sendProblem(
           c,
           problem(503, "service_unavailable", "the database did not answer in time", {

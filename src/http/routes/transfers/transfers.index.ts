@@ -21,7 +21,8 @@ export function createTransfersRouter({
   transactionOptions,
 }: {
   db: AppDatabase;
-  transactionOptions: TransactionOptions;
+  /** Per request, so that the lines its hooks log carry the request id. */
+  transactionOptions: (requestId: string) => TransactionOptions;
 }) {
   return createRouter()
     .openapi(createTransferRoute, async (c) => {
@@ -29,7 +30,7 @@ export function createTransfersRouter({
         db,
         c.req.valid("json"),
         c.req.valid("header")["idempotency-key"],
-        transactionOptions,
+        transactionOptions(c.var.requestId),
       );
       c.header("Location", `/transfers/${transfer.id}`);
       return c.json(toTransferDto(transfer), 201);
