@@ -1,10 +1,13 @@
 /**
  * Throughput of the demo's GET /users/{id} against a minimal Hono + postgres.js server doing the
  * same query (bench/http/baseline-server.ts): same machine, same database, same pool size, same
- * load generator (autocannon) and connection count, in the same run, rounds interleaved so the
- * noise of a shared machine lands on both. Reports requests/s, p99 latency and the ratio.
+ * node flags, same load generator (autocannon) and connection count, in the same run. Both run
+ * compiled, as `npm start` runs the demo. Each round starts both servers afresh, warms each up,
+ * then measures them back to back (the order alternating), so nothing a process accumulates over
+ * its lifetime and no drift of a shared machine between rounds can favour one of them. Reports
+ * requests/s, p99 latency and the ratio.
  *
- *   npm run bench:http            # BENCH_DATABASE_URL (default: local postgres), 5 rounds of 10 s
+ *   npm run bench:http   # builds, then BENCH_DATABASE_URL (default: local postgres), 5 rounds
  *
  * A scratch database is created, migrated, seeded and dropped. Not a test: nothing asserts.
  */
@@ -22,7 +25,7 @@ const env = process.env;
 const adminUrl = env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const rounds = Number(env.BENCH_ROUNDS ?? 5);
 const seconds = Number(env.BENCH_SECONDS ?? 10);
-const warmupSeconds = Number(env.BENCH_WARMUP_SECONDS ?? 10);
+const warmupSeconds = Number(env.BENCH_WARMUP_SECONDS ?? 5);
 const connections = Number(env.BENCH_CONNECTIONS ?? 50);
 const poolMax = env.BENCH_POOL_MAX ?? "10";
 
@@ -42,29 +45,33 @@ async function main() {
     await database.close();
 
     const common = { DATABASE_URL: dbUrl, DATABASE_POOL_MAX: poolMax, PATH: env.PATH ?? "" };
-    const demo = start("src/server.ts", { ...common, PORT: "3901", NODE_ENV: "production" });
-    const baseline = start("bench/http/baseline-server.ts", { ...common, PORT: "3902" });
-    children.push(demo, baseline);
-    await Promise.all([
-      ready("http://127.0.0.1:3901/health/live"),
-      ready(`http://127.0.0.1:3902/users/${ids[0]}`),
-    ]);
-
+    const servers = {
+      demo: { script: "dist/src/server.js", port: 3901, env: { NODE_ENV: "production" } },
+      baseline: { script: "dist/bench/http/baseline-server.js", port: 3902, env: {} },
+    };
     const results = { demo: [] as Run[], baseline: [] as Run[] };
-    // Warm both to steady state (JIT, prepared statements on every pooled connection), then
-    // alternate which goes first.
-    await load("http://127.0.0.1:3901", ids, warmupSeconds);
-    await load("http://127.0.0.1:3902", ids, warmupSeconds);
     for (let round = 0; round < rounds; round++) {
       const order =
         round % 2 === 0 ? (["demo", "baseline"] as const) : (["baseline", "demo"] as const);
+      const running = order.map((which) => {
+        const { script, port, env: own } = servers[which];
+        const child = start(script, { ...common, ...own, PORT: String(port) });
+        children.push(child);
+        return child;
+      });
+      await Promise.all(
+        order.map((which) => ready(`http://127.0.0.1:${servers[which].port}/users/${ids[0]}`)),
+      );
+      // JIT, prepared statements on every pooled connection.
+      for (const which of order) await load(servers[which].port, ids, warmupSeconds);
       for (const which of order) {
-        const run = await load(`http://127.0.0.1:${which === "demo" ? 3901 : 3902}`, ids, seconds);
+        const run = await load(servers[which].port, ids, seconds);
         results[which].push(run);
         console.log(
           `round ${round + 1} ${which.padEnd(8)} ${run.rps.toFixed(0)} req/s  p99 ${run.p99} ms  non-2xx ${run.errors}`,
         );
       }
+      await Promise.all(running.map(stop));
     }
     const demoRps = median(results.demo.map((r) => r.rps));
     const baseRps = median(results.baseline.map((r) => r.rps));
@@ -100,9 +107,20 @@ interface Run {
   errors: number;
 }
 
+/** The node flags `npm start` uses, for both servers alike. */
+const NODE_FLAGS = ["--max-semi-space-size=32"];
+
 function start(script: string, childEnv: Record<string, string>) {
   // Output is discarded but still produced: the demo pays for its access log as in production.
-  return spawn(process.execPath, ["--import", "tsx", script], { env: childEnv, stdio: "ignore" });
+  return spawn(process.execPath, [...NODE_FLAGS, script], { env: childEnv, stdio: "ignore" });
+}
+
+function stop(child: ChildProcess) {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
 }
 
 async function ready(url: string) {
@@ -119,10 +137,10 @@ async function ready(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
-async function load(base: string, ids: string[], duration: number): Promise<Run> {
+async function load(port: number, ids: string[], duration: number): Promise<Run> {
   let i = 0;
   const result = await autocannon({
-    url: base,
+    url: `http://127.0.0.1:${port}`,
     connections,
     duration,
     requests: [

@@ -78,7 +78,8 @@ export function createQueryObserver(options: Options, logger?: Logger): QueryObs
       totals.queries++;
       totals.totalMs += event.durationMs;
       if (event.error !== undefined) totals.errors++;
-      const bucket = BUCKETS_MS.findIndex((le) => event.durationMs <= le);
+      let bucket = 0;
+      while (event.durationMs > (BUCKETS_MS[bucket] as number)) bucket++;
       counts[bucket] = (counts[bucket] ?? 0) + 1;
 
       const slow = options.slowQueryMs > 0 && event.durationMs >= options.slowQueryMs;

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { type Logger, withLogContext } from "../../logger.js";
@@ -39,7 +40,13 @@ export function requestContext({
     }
     c.set("requestId", requestId);
     c.set("logger", logger);
-    c.header("x-request-id", requestId);
+    // On the Node adapter, straight onto the ServerResponse (merged into writeHead): a header set
+    // through Hono makes every response carry a WHATWG Headers object, which takes the adapter
+    // off its fast path (about 10 % of a point read's throughput). Elsewhere (`app.request` in
+    // tests, other runtimes), through Hono.
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (outgoing) outgoing.setHeader("x-request-id", requestId);
+    else c.header("x-request-id", requestId);
 
     const logCompletion = () => {
       const status = c.res.status;

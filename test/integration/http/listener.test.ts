@@ -37,6 +37,24 @@ async function call(
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+describe("the HTTP listener", () => {
+  it("sends x-request-id on every kind of response: echoed when sane, generated otherwise", async () => {
+    const echoed = await fetch(`${baseUrl}/users?limit=1`, { headers: { "x-request-id": "rq-1" } });
+    expect(echoed.headers.get("x-request-id")).toBe("rq-1");
+    await echoed.text();
+    const problem = await fetch(`${baseUrl}/users/not-a-uuid`, {
+      headers: { "x-request-id": "<script>" },
+    });
+    expect(problem.status).toBe(400);
+    expect(problem.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    await problem.text();
+    const missing = await fetch(`${baseUrl}/nope`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    await missing.text();
+  });
+});
+
 describe("the HTTP listener under 50 concurrent connections", () => {
   it("serves 2,000 mixed requests with no 5xx and keeps the ledger consistent", async () => {
     const owner = (
