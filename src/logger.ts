@@ -63,9 +63,12 @@ const redactSecretUrl = (value: unknown) =>
 /**
  * JSON lines in production and test; readable lines in development when pino-pretty (a dev
  * dependency) is installed. Passwords are redacted under the keys the serializers name.
- * Lines go to stdout synchronously, pino's default: nothing is lost when the process dies, and
- * measured here it cost less CPU per request than `pino.destination({ sync: false })`, whose
- * writes each go through the libuv thread pool.
+ * In production, lines are gathered up to 4 KiB and written to stdout with one synchronous
+ * write — at the latest every 250 ms, on `logger.flush()` and when the process exits, crash
+ * included — instead of one write(2) per line (~5 % of a point read's throughput with its access
+ * line). Only a process killed outright (SIGKILL, OOM killer) loses what is gathered. pino's
+ * asynchronous destination was measured too: its writes go through the libuv thread pool and cost
+ * more CPU per request than writing synchronously.
  */
 export function createLogger(
   config: Pick<Config, "logLevel" | "nodeEnv">,
@@ -105,9 +108,62 @@ export function createLogger(
   };
   if (destination) return pino(options, destination);
   if (config.nodeEnv === "development" && prettyAvailable()) {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true } } });
+    return pino({
+      ...options,
+      transport: {
+        target: "pino-pretty",
+        options: { colorize: true, translateTime: "SYS:HH:MM:ss.l" },
+      },
+    });
+  }
+  if (config.nodeEnv === "production") {
+    const stdout = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 });
+    process.once("exit", () => stdout.flushSync());
+    return pino(options, stdout);
   }
   return pino(options);
+}
+
+/** The line every request writes when it completes. */
+export interface AccessLine {
+  requestId: string;
+  method: string;
+  /** The route pattern (`/users/:id`), not the raw URL, which may carry ids or tokens. */
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+const INFO = 30;
+
+/**
+ * Writes access lines: 5xx through pino at `error`, the others at `info` in the JSON pino would
+ * write for `logger.info(line, "request completed")` with this module's options, but built
+ * directly. Every request writes one, and pino's general path (hooks, mixin, serializers, key
+ * walk) costs about three times as much, ~5 % of a point read's throughput. The fields need no
+ * escaping beyond JSON.stringify, and the unit test compares the output with pino's own.
+ */
+export function createAccessLog(logger: Logger): (line: AccessLine) => void {
+  const stream = (logger as unknown as Record<symbol, pino.DestinationStream | undefined>)[
+    pino.symbols.streamSym
+  ];
+  // A stream that wants pino's per-line metadata (pino.multistream) goes through pino.
+  const direct =
+    stream !== undefined &&
+    !(stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym];
+  return (line) => {
+    if (line.status >= 500) {
+      logger.error(line, "request failed");
+    } else if (!direct) {
+      logger.info(line, "request completed");
+    } else if (logger.levelVal <= INFO) {
+      stream.write(
+        `{"level":${INFO},"time":${Date.now()},"requestId":${JSON.stringify(line.requestId)},` +
+          `"method":${JSON.stringify(line.method)},"route":${JSON.stringify(line.route)},` +
+          `"status":${line.status},"durationMs":${line.durationMs},"msg":"request completed"}\n`,
+      );
+    }
+  };
 }
 
 function prettyAvailable(): boolean {

@@ -46,7 +46,12 @@ async function main() {
 
     const common = { DATABASE_URL: dbUrl, DATABASE_POOL_MAX: poolMax, PATH: env.PATH ?? "" };
     const servers = {
-      demo: { script: "dist/src/server.js", port: 3901, env: { NODE_ENV: "production" } },
+      // BENCH_DEMO_LOG_LEVEL=warn measures the demo without its access lines.
+      demo: {
+        script: "dist/src/server.js",
+        port: 3901,
+        env: { NODE_ENV: "production", LOG_LEVEL: env.BENCH_DEMO_LOG_LEVEL ?? "info" },
+      },
       baseline: { script: "dist/bench/http/baseline-server.js", port: 3902, env: {} },
     };
     const results = { demo: [] as Run[], baseline: [] as Run[] };

@@ -386,10 +386,14 @@ function instrumentPostgres<T extends postgres.Sql | postgres.TransactionSql>(
     const options = (Array.isArray(second) ? third : second) as
       | postgres.UnsafeQueryOptions
       | undefined;
-    const query = sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
-      ...options,
-      prepare: options?.prepare || (hooks.prepare && shouldPrepare(text, params)),
-    });
+    // Drizzle's `.prepare()`d queries already ask for it: pass their options as they are.
+    const query = sql.unsafe(
+      text,
+      params as postgres.ParameterOrJSON<never>[],
+      options?.prepare
+        ? options
+        : { ...options, prepare: hooks.prepare && shouldPrepare(text, params) },
+    );
     return track(query as unknown as QueryInternals, hooks, scope);
   };
   const begin = scope

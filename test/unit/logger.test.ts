@@ -1,7 +1,10 @@
+import { execFile, spawn } from "node:child_process";
 import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/env.js";
-import { createLogger, propagatesRequestContext } from "../../src/logger.js";
+import { createAccessLog, createLogger, propagatesRequestContext } from "../../src/logger.js";
 
 const config = (env: Record<string, string>) =>
   parseConfig({ PGLITE_DATA_DIR: "memory://", ...env });
@@ -60,5 +63,105 @@ describe("createLogger", () => {
     expect(lines[0].password).toBe("***");
     expect(lines[1]).toMatchObject({ url: "postgres://app:***@db.internal:5432/app" });
     expect(lines[2].url).toBe("http://localhost:3000"); // no credentials: left as it is
+  });
+});
+
+describe("the production logger's batched stdout", () => {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const probe = fileURLToPath(new URL("./fixtures/production-log-probe.ts", import.meta.url));
+  const probeLines = (stdout: string) =>
+    stdout
+      .split("\n")
+      .filter((line) => line.includes("probe line"))
+      .map((line) => JSON.parse(line).i);
+
+  it("writes every gathered line when the process exits", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", probe, "exit"],
+      { cwd: root, timeout: 30_000 },
+    );
+    expect(probeLines(stdout)).toEqual([0, 1, 2]);
+  });
+
+  it("writes them when the process dies of an uncaught exception", async () => {
+    const failed = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", probe, "crash"],
+      {
+        cwd: root,
+        timeout: 30_000,
+      },
+    ).then(
+      () => undefined,
+      (error: { code?: number; stdout?: string }) => error,
+    );
+    expect(failed?.code).not.toBe(0);
+    expect(probeLines(failed?.stdout ?? "")).toEqual([0, 1, 2]);
+  });
+
+  it("writes them soon without any more logging (periodic flush)", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", probe, "idle"], { cwd: root });
+    try {
+      let stdout = "";
+      child.stdout.on("data", (chunk) => {
+        stdout += String(chunk);
+      });
+      // Generous: the flush is every 250 ms; a loaded CI machine may start tsx slowly.
+      for (let waited = 0; probeLines(stdout).length < 3 && waited < 20_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(probeLines(stdout)).toEqual([0, 1, 2]);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("createAccessLog", () => {
+  const capture = (logLevel: "info" | "warn") => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    return { lines, logger: createLogger({ logLevel, nodeEnv: "test" }, sink) };
+  };
+  const line = {
+    requestId: "req-42",
+    method: "GET",
+    route: "/users/:id",
+    status: 200,
+    durationMs: 1.25,
+  };
+
+  it("writes what pino would write for the same line, byte for byte but the time", () => {
+    const { lines, logger } = capture("info");
+    createAccessLog(logger)(line);
+    logger.info(line, "request completed");
+    const [fast, pinos] = lines.map((text) => text.replace(/"time":\d+/, '"time":0'));
+    expect(fast).toBe(pinos);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ ...line, level: 30 });
+  });
+
+  it("escapes what it is given and keeps 5xx at error through pino", () => {
+    const { lines, logger } = capture("info");
+    const accessLog = createAccessLog(logger);
+    accessLog({ ...line, route: '/we"ird\\route' });
+    accessLog({ ...line, status: 503 });
+    expect(JSON.parse(lines[0] as string).route).toBe('/we"ird\\route');
+    expect(JSON.parse(lines[1] as string)).toMatchObject({ level: 50, msg: "request failed" });
+  });
+
+  it("follows the logger's level", () => {
+    const { lines, logger } = capture("warn");
+    const accessLog = createAccessLog(logger);
+    accessLog(line);
+    expect(lines).toEqual([]);
+    logger.level = "info";
+    accessLog(line);
+    expect(lines).toHaveLength(1);
   });
 });

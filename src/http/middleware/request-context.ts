@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import { type Logger, withLogContext } from "../../logger.js";
+import { createAccessLog, type Logger, withLogContext } from "../../logger.js";
 import type { AppEnv } from "../router.js";
 
 export interface RequestContextOptions {
@@ -28,6 +28,7 @@ export function requestContext({
   logger,
   propagate,
 }: RequestContextOptions): MiddlewareHandler<AppEnv> {
+  const accessLog = createAccessLog(logger);
   return function requestContextMiddleware(c, next) {
     const started = performance.now();
     let requestId = c.req.header("x-request-id");
@@ -48,18 +49,14 @@ export function requestContext({
     if (outgoing) outgoing.setHeader("x-request-id", requestId);
     else c.header("x-request-id", requestId);
 
-    const logCompletion = () => {
-      const status = c.res.status;
-      const line = {
+    const logCompletion = () =>
+      accessLog({
         requestId,
         method: c.req.method,
         route: routePath(c),
-        status,
+        status: c.res.status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
-      };
-      if (status >= 500) logger.error(line, "request failed");
-      else logger.info(line, "request completed");
-    };
+      });
     return propagate
       ? withLogContext({ requestId }, () => next().then(logCompletion))
       : next().then(logCompletion);
