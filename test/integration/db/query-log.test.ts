@@ -1,4 +1,5 @@
 import { eq, sql } from "drizzle-orm";
+import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { bulkInsert } from "../../../src/db/bulk.js";
 import type { Database } from "../../../src/db/client.js";
@@ -140,4 +141,56 @@ describe("query log on embedded PGlite", () => {
 
 describe.skipIf(!onRealServer())(`query log on postgres.js (${NEEDS_SERVER})`, () => {
   logContract(server, serverLogs, serverWithParams, serverParamLogs, "select pg_sleep(0.15)");
+
+  // (On PGlite, Drizzle sends SAVEPOINT/RELEASE itself, through the counted query methods.)
+  it("counts the caller's statements only: no BEGIN, COMMIT, SAVEPOINT or health check", async () => {
+    const database_ = server();
+    const before = database_.queryMetrics().queries;
+    await database_.ping();
+    await database_.db.transaction(async (tx) => {
+      await tx.select().from(users).limit(1);
+      await tx.transaction(async (savepoint) => {
+        await savepoint.select().from(users).limit(1);
+      });
+      await tx
+        .transaction(async (savepoint) => {
+          await savepoint.select().from(users).limit(1);
+          throw new Error("roll back to the savepoint");
+        })
+        .catch(() => undefined);
+    });
+    await database_.db
+      .transaction(async (tx) => {
+        await tx.select().from(users).limit(1);
+        throw new Error("roll back");
+      })
+      .catch(() => undefined);
+    expect(database_.queryMetrics().queries - before).toBe(4);
+  });
+
+  it("counts queries sent through database.sql: tagged, unsafe and cursors", async () => {
+    const { sql: client, queryMetrics } = server();
+    if (!client) throw new Error("postgres.js database without its pool");
+    const before = queryMetrics().queries;
+    await client`select 1`;
+    await client.unsafe("select $1::int", [1]);
+    for await (const _ of client`select generate_series(1, 3)`.cursor(2)) {
+      // two batches of one cursor: one query
+    }
+    expect(queryMetrics().queries - before).toBe(3);
+  });
+
+  it("leaves another postgres.js client of the process alone", async () => {
+    const { queryMetrics } = server();
+    const other = postgres(testDb.url ?? "", { max: 1, onnotice: () => undefined });
+    try {
+      const before = queryMetrics().queries;
+      const [row] = await other.unsafe("select $1::int as n", [7]);
+      await other.begin(async (tx) => tx`select 1`);
+      expect(row).toEqual({ n: 7 });
+      expect(queryMetrics().queries).toBe(before);
+    } finally {
+      await other.end();
+    }
+  });
 });
