@@ -5,7 +5,7 @@
  * - `postgres://` URL -> a postgres.js pool (TLS, timeouts, application_name per config);
  * - no URL            -> embedded PGlite (a WASM PostgreSQL in this process), for zero setup.
  *
- * Both drivers are wrapped once, below Drizzle, so that every query — from `db`, from a
+ * Both drivers are instrumented once, below Drizzle, so that every query — from `db`, from a
  * transaction's `tx`, from `database.sql` / `database.pglite` — gets the same treatment:
  * - timed and reported to the query log / metrics (`query-log.ts`);
  * - a bounded wait for a connection: `PoolTimeoutError` after `DATABASE_POOL_TIMEOUT` instead of
@@ -260,8 +260,8 @@ export interface TransactionActivity {
  * activity?.idleMs(); // 0 while a statement runs, else ms since the last one settled
  */
 export function transactionActivity(tx: AppTransaction): TransactionActivity | undefined {
-  // Drizzle (0.45) runs `tx`'s queries on `session.client`: for postgres.js the Proxy that
-  // `instrumentPostgres` made for this transaction or savepoint; for PGlite its transaction
+  // Drizzle (0.45) runs `tx`'s queries on `session.client`: for postgres.js the transaction's or
+  // savepoint's client, which `instrumentPostgres` gave its SCOPE; for PGlite its transaction
   // object, which has no SCOPE. The field is undeclared in Drizzle's base session type.
   const client = (tx._.session as unknown as { client?: { [SCOPE]?: TransactionScope } }).client;
   const connection = client?.[SCOPE]?.connection;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { createAccessLog, type Logger, withLogContext } from "../../logger.js";
@@ -12,6 +12,12 @@ export interface RequestContextOptions {
    * through `AsyncLocalStorage`; ADR 0005 has what it costs on Node 20 and when it is on.
    */
   propagate: boolean;
+}
+
+/** What @hono/node-server passes as `c.env`; absent under `app.request` and other runtimes. */
+interface NodeBindings {
+  incoming?: IncomingMessage;
+  outgoing?: ServerResponse;
 }
 
 const MAX_REQUEST_ID_LENGTH = 200;
@@ -31,8 +37,12 @@ export function requestContext({
   const accessLog = createAccessLog(logger);
   return function requestContextMiddleware(c, next) {
     const started = performance.now();
-    let requestId = c.req.header("x-request-id");
+    // On the Node adapter, the Node objects directly (see `outgoing` below): reading a header
+    // through Hono builds a WHATWG view of the request's headers first.
+    const { incoming, outgoing } = (c.env ?? {}) as NodeBindings;
+    let requestId = incoming ? incoming.headers["x-request-id"] : c.req.header("x-request-id");
     if (
+      typeof requestId !== "string" ||
       !requestId ||
       requestId.length > MAX_REQUEST_ID_LENGTH ||
       UNSAFE_REQUEST_ID.test(requestId)
@@ -45,7 +55,6 @@ export function requestContext({
     // through Hono makes every response carry a WHATWG Headers object, which takes the adapter
     // off its fast path (about 10 % of a point read's throughput). Elsewhere (`app.request` in
     // tests, other runtimes), through Hono.
-    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
     if (outgoing) outgoing.setHeader("x-request-id", requestId);
     else c.header("x-request-id", requestId);
 
