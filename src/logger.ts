@@ -63,8 +63,8 @@ const redactSecretUrl = (value: unknown) =>
 /**
  * JSON lines in production and test; readable lines in development when pino-pretty (a dev
  * dependency) is installed. Passwords are redacted under the keys the serializers name.
- * In production, lines are gathered up to 4 KiB and written to stdout with one synchronous
- * write — at the latest every 250 ms, on `logger.flush()` and when the process exits, crash
+ * In production, lines are gathered up to 4 KiB (`BatchedDestination`) and written to stdout with
+ * one synchronous write — at the latest every 250 ms, on `logger.flush()` and when the process exits, crash
  * included — instead of one write(2) per line (~5 % of a point read's throughput with its access
  * line). Only a process killed outright (SIGKILL, OOM killer) loses what is gathered. pino's
  * asynchronous destination was measured too: its writes go through the libuv thread pool and cost
@@ -117,11 +117,58 @@ export function createLogger(
     });
   }
   if (config.nodeEnv === "production") {
-    const stdout = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 250 });
+    const stdout = new BatchedDestination(pino.destination({ dest: 1, sync: true }), {
+      maxChars: 4096,
+      flushIntervalMs: 250,
+    });
     process.once("exit", () => stdout.flushSync());
     return pino(options, stdout);
   }
   return pino(options);
+}
+
+/**
+ * Gathers lines and hands them to `target` (sonic-boom, which writes synchronously and retries
+ * on EAGAIN and partial writes) as one chunk: once `maxChars` are pending, every
+ * `flushIntervalMs`, and on `flushSync()`. Not sonic-boom's own `minLength`: it appends each line
+ * to one pending string and measures that string's byte length on every write, which flattens
+ * it, so each line costs the whole batch — measured here at ~2 µs and ~3 KiB of garbage per
+ * line, against ~0.2 µs for this.
+ */
+export class BatchedDestination implements pino.DestinationStream {
+  #lines: string[] = [];
+  #chars = 0;
+  readonly #target: pino.DestinationStream;
+  readonly #maxChars: number;
+
+  constructor(
+    target: pino.DestinationStream,
+    { maxChars, flushIntervalMs }: { maxChars: number; flushIntervalMs: number },
+  ) {
+    this.#target = target;
+    this.#maxChars = maxChars;
+    setInterval(() => this.flushSync(), flushIntervalMs).unref();
+  }
+
+  write(line: string) {
+    this.#lines.push(line);
+    this.#chars += line.length;
+    if (this.#chars >= this.#maxChars) this.flushSync();
+  }
+
+  flushSync() {
+    if (this.#lines.length === 0) return;
+    const chunk = this.#lines.join("");
+    this.#lines = [];
+    this.#chars = 0;
+    this.#target.write(chunk);
+  }
+
+  /** pino's `logger.flush(callback)`. */
+  flush(callback?: (error?: Error) => void) {
+    this.flushSync();
+    callback?.();
+  }
 }
 
 /** The line every request writes when it completes. */

@@ -4,7 +4,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/env.js";
-import { createAccessLog, createLogger, propagatesRequestContext } from "../../src/logger.js";
+import {
+  BatchedDestination,
+  createAccessLog,
+  createLogger,
+  propagatesRequestContext,
+} from "../../src/logger.js";
 
 const config = (env: Record<string, string>) =>
   parseConfig({ PGLITE_DATA_DIR: "memory://", ...env });
@@ -63,6 +68,41 @@ describe("createLogger", () => {
     expect(lines[0].password).toBe("***");
     expect(lines[1]).toMatchObject({ url: "postgres://app:***@db.internal:5432/app" });
     expect(lines[2].url).toBe("http://localhost:3000"); // no credentials: left as it is
+  });
+});
+
+describe("BatchedDestination", () => {
+  const gather = (maxChars: number) => {
+    const chunks: string[] = [];
+    const destination = new BatchedDestination(
+      { write: (chunk: string) => chunks.push(chunk) },
+      { maxChars, flushIntervalMs: 60_000 },
+    );
+    return { chunks, destination };
+  };
+
+  it("hands lines on in order as one chunk once maxChars are gathered", () => {
+    const { chunks, destination } = gather(10);
+    destination.write("abcd\n");
+    destination.write("efg\n");
+    expect(chunks).toEqual([]);
+    destination.write("hij\n");
+    expect(chunks).toEqual(["abcd\nefg\nhij\n"]);
+  });
+
+  it("hands on what is pending on flushSync and flush, and nothing when nothing is", () => {
+    const { chunks, destination } = gather(4096);
+    destination.write("a\n");
+    destination.flushSync();
+    destination.flushSync();
+    expect(chunks).toEqual(["a\n"]);
+    destination.write("b\n");
+    let calledBack = false;
+    destination.flush(() => {
+      calledBack = chunks.length === 2;
+    });
+    expect(calledBack).toBe(true);
+    expect(chunks).toEqual(["a\n", "b\n"]);
   });
 });
 
