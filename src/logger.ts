@@ -205,12 +205,27 @@ export function createAccessLog(logger: Logger): (line: AccessLine) => void {
       logger.info(line, "request completed");
     } else if (logger.levelVal <= INFO) {
       stream.write(
-        `{"level":${INFO},"time":${Date.now()},"requestId":${JSON.stringify(line.requestId)},` +
-          `"method":${JSON.stringify(line.method)},"route":${JSON.stringify(line.route)},` +
+        `{"level":${INFO},"time":${Date.now()},"requestId":${quote(line.requestId)},` +
+          `"method":${quoteKnown(line.method)},"route":${quoteKnown(line.route)},` +
           `"status":${line.status},"durationMs":${line.durationMs},"msg":"request completed"}\n`,
       );
     }
   };
+}
+
+/** JSON strings for the access line. `JSON.stringify` was half its cost (~0.3 µs a call here). */
+const PLAIN = /^[\w\-=]*$/;
+/** A request id is plain (the request context's rule) unless a caller says otherwise. */
+const quote = (text: string) => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
+/** Methods and route patterns are few: each is stringified once. */
+const quoted = new Map<string, string>();
+function quoteKnown(text: string) {
+  let json = quoted.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(text);
+    if (quoted.size < 1_000) quoted.set(text, json);
+  }
+  return json;
 }
 
 function prettyAvailable(): boolean {

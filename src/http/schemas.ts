@@ -147,19 +147,5 @@ export function problems(...statuses: (400 | 404 | 409 | 413 | 422 | 503)[]) {
   );
 }
 
-/**
- * DTOs: timestamps as ISO 8601 UTC strings, exactly as `Date.prototype.toISOString` writes them,
- * in under half its time: V8's builtin takes ~1 µs per call on the benchmark machine, and a user
- * has two timestamps on every read. Years outside 1000–9999 (and invalid dates, which throw) are
- * left to the builtin.
- */
-export function toIso(date: Date): string {
-  const year = date.getUTCFullYear();
-  if (!(year >= 1000 && year <= 9999)) return date.toISOString();
-  const day = `${year}-${pad2(date.getUTCMonth() + 1)}-${pad2(date.getUTCDate())}`;
-  const time = `${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())}:${pad2(date.getUTCSeconds())}`;
-  return `${day}T${time}.${pad3(date.getUTCMilliseconds())}Z`;
-}
-
-const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+/** DTOs: timestamps as ISO 8601 UTC strings. */
+export const toIso = (date: Date) => date.toISOString();

@@ -191,8 +191,10 @@ describe("createAccessLog", () => {
     const accessLog = createAccessLog(logger);
     accessLog({ ...line, route: '/we"ird\\route' });
     accessLog({ ...line, status: 503 });
+    accessLog({ ...line, requestId: 'id"with\\quotes\n' });
     expect(JSON.parse(lines[0] as string).route).toBe('/we"ird\\route');
     expect(JSON.parse(lines[1] as string)).toMatchObject({ level: 50, msg: "request failed" });
+    expect(JSON.parse(lines[2] as string).requestId).toBe('id"with\\quotes\n');
   });
 
   it("follows the logger's level", () => {
