@@ -10,3 +10,10 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   body: { content: { "application/json": { schema } }, required: true },
 });
+
+/**
+ * Headers of every JSON response: the contract's `application/json; charset=utf-8` (Hono writes
+ * `application/json`). `c.json(body, status, JSON_UTF8)`: replacing Hono's one default header
+ * keeps the response's headers a plain object, which the Node adapter writes on its fast path.
+ */
+export const JSON_UTF8 = { "Content-Type": "application/json; charset=utf-8" };

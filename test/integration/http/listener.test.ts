@@ -53,6 +53,15 @@ describe("the HTTP listener", () => {
     expect(missing.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     await missing.text();
   });
+
+  it("labels JSON as the contract does, and problems as problem+json", async () => {
+    const json = await fetch(`${baseUrl}/users?limit=1`);
+    expect(json.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    await json.text();
+    const problem = await fetch(`${baseUrl}/users/not-a-uuid`);
+    expect(problem.headers.get("content-type")).toBe("application/problem+json; charset=utf-8");
+    await problem.text();
+  });
 });
 
 describe("the HTTP listener under 50 concurrent connections", () => {

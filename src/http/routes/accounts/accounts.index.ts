@@ -8,6 +8,7 @@ import {
 import { getUser } from "../../../db/repositories/users.js";
 import type { Account as AccountRow } from "../../../db/schema/index.js";
 import { NotFoundError } from "../../../domain-errors.js";
+import { JSON_UTF8 } from "../../openapi-helpers.js";
 import { createRouter } from "../../router.js";
 import { toIso } from "../../schemas.js";
 import { toTransferDto } from "../transfers/transfers.index.js";
@@ -31,19 +32,19 @@ export function createAccountsRouter({ db }: { db: AppDatabase }) {
     .openapi(createAccountRoute, async (c) => {
       const account = await createAccount(db, c.req.valid("json"));
       c.header("Location", `/accounts/${account.id}`);
-      return c.json(toAccountDto(account), 201);
+      return c.json(toAccountDto(account), 201, JSON_UTF8);
     })
     .openapi(getAccountRoute, async (c) => {
       const account = await getAccount(db, c.req.valid("param").id);
       if (!account) throw new NotFoundError("account");
-      return c.json(toAccountDto(account), 200);
+      return c.json(toAccountDto(account), 200, JSON_UTF8);
     })
     .openapi(listUserAccountsRoute, async (c) => {
       const { id } = c.req.valid("param");
       const items = await listUserAccounts(db, id);
       // An empty list is ambiguous: tell "no accounts" from "no such user".
       if (items.length === 0 && !(await getUser(db, id))) throw new NotFoundError("user");
-      return c.json({ items: items.map(toAccountDto) }, 200);
+      return c.json({ items: items.map(toAccountDto) }, 200, JSON_UTF8);
     })
     .openapi(listAccountTransfersRoute, async (c) => {
       const { id } = c.req.valid("param");
@@ -51,6 +52,10 @@ export function createAccountsRouter({ db }: { db: AppDatabase }) {
       if (page.items.length === 0 && !(await getAccount(db, id))) {
         throw new NotFoundError("account");
       }
-      return c.json({ items: page.items.map(toTransferDto), nextCursor: page.nextCursor }, 200);
+      return c.json(
+        { items: page.items.map(toTransferDto), nextCursor: page.nextCursor },
+        200,
+        JSON_UTF8,
+      );
     });
 }

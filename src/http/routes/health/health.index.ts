@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Database } from "../../../db/client.js";
-import { json } from "../../openapi-helpers.js";
+import { JSON_UTF8, json } from "../../openapi-helpers.js";
 import { problem, sendProblem } from "../../problem.js";
 import { createRouter } from "../../router.js";
 
@@ -39,13 +39,14 @@ const readyRoute = createRoute({
 
 export function createHealthRouter({ database }: { database: Pick<Database, "ping"> }) {
   return createRouter()
-    .openapi(liveRoute, (c) => c.json({ status: "ok" as const }, 200))
+    .openapi(liveRoute, (c) => c.json({ status: "ok" as const }, 200, JSON_UTF8))
     .openapi(readyRoute, async (c) => {
       try {
         const { latencyMs } = await database.ping(READY_TIMEOUT_MS);
         return c.json(
           { status: "ok" as const, checks: { database: { status: "ok" as const, latencyMs } } },
           200,
+          JSON_UTF8,
         );
       } catch (error) {
         c.var.logger.warn({ requestId: c.var.requestId, err: error }, "readiness check failed");

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AppDatabase } from "../../../db/client.js";
 import { getStats } from "../../../db/repositories/stats.js";
-import { json } from "../../openapi-helpers.js";
+import { JSON_UTF8, json } from "../../openapi-helpers.js";
 import { createRouter } from "../../router.js";
 import { problems, Stats } from "../../schemas.js";
 
@@ -14,5 +14,7 @@ const statsRoute = createRoute({
 });
 
 export function createStatsRouter({ db }: { db: AppDatabase }) {
-  return createRouter().openapi(statsRoute, async (c) => c.json(await getStats(db), 200));
+  return createRouter().openapi(statsRoute, async (c) =>
+    c.json(await getStats(db), 200, JSON_UTF8),
+  );
 }

@@ -3,6 +3,7 @@ import { createTransfer, getTransfer } from "../../../db/repositories/transfers.
 import type { Transfer as TransferRow } from "../../../db/schema/index.js";
 import type { TransactionOptions } from "../../../db/transaction.js";
 import { NotFoundError } from "../../../domain-errors.js";
+import { JSON_UTF8 } from "../../openapi-helpers.js";
 import { createRouter } from "../../router.js";
 import { toIso } from "../../schemas.js";
 import { createTransferRoute, getTransferRoute } from "./transfers.routes.js";
@@ -33,11 +34,11 @@ export function createTransfersRouter({
         transactionOptions(c.var.requestId),
       );
       c.header("Location", `/transfers/${transfer.id}`);
-      return c.json(toTransferDto(transfer), 201);
+      return c.json(toTransferDto(transfer), 201, JSON_UTF8);
     })
     .openapi(getTransferRoute, async (c) => {
       const transfer = await getTransfer(db, c.req.valid("param").id);
       if (!transfer) throw new NotFoundError("transfer");
-      return c.json(toTransferDto(transfer), 200);
+      return c.json(toTransferDto(transfer), 200, JSON_UTF8);
     });
 }
