@@ -63,12 +63,12 @@ const redactSecretUrl = (value: unknown) =>
 /**
  * JSON lines in production and test; readable lines in development when pino-pretty (a dev
  * dependency) is installed. Passwords are redacted under the keys the serializers name.
- * In production, lines are gathered up to 4 KiB (`BatchedDestination`) and written to stdout with
- * one synchronous write — at the latest every 250 ms, on `logger.flush()` and when the process exits, crash
- * included — instead of one write(2) per line (~5 % of a point read's throughput with its access
- * line). Only a process killed outright (SIGKILL, OOM killer) loses what is gathered. pino's
- * asynchronous destination was measured too: its writes go through the libuv thread pool and cost
- * more CPU per request than writing synchronously.
+ * In production, lines are gathered up to 4 KiB (`BatchedDestination`) and written to stdout
+ * with one synchronous write — at the latest every 250 ms, on `logger.flush()` and when the
+ * process exits, crash included — instead of one write(2) per line (~5 % of a point read's
+ * throughput with its access line). Only a process killed outright (SIGKILL, OOM killer) loses
+ * what is gathered. pino's asynchronous destination was measured too: its writes go through the
+ * libuv thread pool and cost more CPU per request than writing synchronously.
  */
 export function createLogger(
   config: Pick<Config, "logLevel" | "nodeEnv">,
@@ -215,7 +215,10 @@ export function createAccessLog(logger: Logger): (line: AccessLine) => void {
 
 /** JSON strings for the access line. `JSON.stringify` was half its cost (~0.3 µs a call here). */
 const PLAIN = /^[\w\-=]*$/;
-/** A request id is plain (the request context's rule) unless a caller says otherwise. */
+/**
+ * Plain text needs no escaping. Request ids are plain (the request context accepts no others and
+ * generates UUIDs), so that is the usual case; anything else is escaped by `JSON.stringify`.
+ */
 const quote = (text: string) => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
 /** Methods and route patterns are few: each is stringified once. */
 const quoted = new Map<string, string>();
