@@ -1,8 +1,8 @@
-import { and, asc, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lt, or } from "drizzle-orm";
 import { unionAll } from "drizzle-orm/pg-core";
 import type { AppDatabase } from "../client.js";
 import { decodeCursor, type KeysetCursor, toPage } from "../pagination.js";
-import { preparedQuery } from "../prepared.js";
+import { preparedFindBy } from "../prepared.js";
 import { type Account, accounts, transfers } from "../schema/index.js";
 
 export interface AccountInput {
@@ -21,17 +21,10 @@ export async function createAccount(db: AppDatabase, input: AccountInput): Promi
   return account;
 }
 
-const accountById = preparedQuery((db) =>
-  db
-    .select()
-    .from(accounts)
-    .where(eq(accounts.id, sql.placeholder("id")))
-    .prepare("account_by_id"),
-);
+const accountById = preparedFindBy(accounts, accounts.id, "account_by_id");
 
 export async function getAccount(db: AppDatabase, id: string): Promise<Account | undefined> {
-  const [account] = await accountById(db).execute({ id });
-  return account;
+  return accountById(db, id);
 }
 
 export async function listUserAccounts(db: AppDatabase, userId: string): Promise<Account[]> {

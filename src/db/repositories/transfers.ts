@@ -8,7 +8,7 @@ import {
 } from "../../domain-errors.js";
 import type { AppDatabase } from "../client.js";
 import { UniqueViolationError } from "../errors.js";
-import { preparedQuery } from "../prepared.js";
+import { preparedFindBy } from "../prepared.js";
 import { accounts, type Transfer, transfers } from "../schema/index.js";
 import { type TransactionOptions, withTransaction } from "../transaction.js";
 
@@ -115,15 +115,8 @@ async function findByIdempotencyKey(db: AppDatabase, key: string): Promise<Trans
   return row;
 }
 
-const transferById = preparedQuery((db) =>
-  db
-    .select()
-    .from(transfers)
-    .where(eq(transfers.id, sql.placeholder("id")))
-    .prepare("transfer_by_id"),
-);
+const transferById = preparedFindBy(transfers, transfers.id, "transfer_by_id");
 
 export async function getTransfer(db: AppDatabase, id: string): Promise<Transfer | undefined> {
-  const [row] = await transferById(db).execute({ id });
-  return row;
+  return transferById(db, id);
 }

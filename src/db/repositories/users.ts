@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, or, sql } from "drizzle-orm";
 import type { AppDatabase } from "../client.js";
 import { decodeCursor, toPage } from "../pagination.js";
-import { preparedQuery } from "../prepared.js";
+import { preparedFindBy } from "../prepared.js";
 import { type NewUser, type User, users } from "../schema/index.js";
 
 export interface UserInput {
@@ -15,17 +15,10 @@ export async function createUser(db: AppDatabase, input: UserInput): Promise<Use
   return user;
 }
 
-const userById = preparedQuery((db) =>
-  db
-    .select()
-    .from(users)
-    .where(eq(users.id, sql.placeholder("id")))
-    .prepare("user_by_id"),
-);
+const userById = preparedFindBy(users, users.id, "user_by_id");
 
 export async function getUser(db: AppDatabase, id: string): Promise<User | undefined> {
-  const [user] = await userById(db).execute({ id });
-  return user;
+  return userById(db, id);
 }
 
 /** Oldest first; `cursor` is the previous page's `nextCursor`. */
