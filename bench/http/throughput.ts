@@ -3,9 +3,10 @@
  * same query (bench/http/baseline-server.ts): same machine, same database, same pool size, same
  * node flags, same load generator (autocannon) and connection count, in the same run. Both run
  * compiled, as `npm start` runs the demo. Each round starts both servers afresh, warms each up,
- * then measures them back to back (the order alternating), so nothing a process accumulates over
- * its lifetime and no drift of a shared machine between rounds can favour one of them. Reports
- * requests/s, p99 latency and the ratio.
+ * then measures them in alternating slices (demo, baseline, baseline, demo, …; BENCH_SECONDS per
+ * server in BENCH_SLICES slices), so nothing a process accumulates over its lifetime, no drift of
+ * a shared machine between rounds and no burst of a noisy neighbour within one can favour one of
+ * them. Reports requests/s, p99 latency and the ratio.
  *
  *   npm run bench:http   # builds, then BENCH_DATABASE_URL (default: local postgres), 5 rounds
  *
@@ -25,6 +26,7 @@ const env = process.env;
 const adminUrl = env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const rounds = Number(env.BENCH_ROUNDS ?? 5);
 const seconds = Number(env.BENCH_SECONDS ?? 10);
+const slices = Number(env.BENCH_SLICES ?? 5);
 const warmupSeconds = Number(env.BENCH_WARMUP_SECONDS ?? 5);
 const connections = Number(env.BENCH_CONNECTIONS ?? 50);
 const poolMax = env.BENCH_POOL_MAX ?? "10";
@@ -69,8 +71,15 @@ async function main() {
       );
       // JIT, prepared statements on every pooled connection.
       for (const which of order) await load(servers[which].port, ids, warmupSeconds);
+      const parts = { demo: [] as Run[], baseline: [] as Run[] };
+      for (let slice = 0; slice < slices; slice++) {
+        // ABBA: each server goes first as often as second.
+        for (const which of slice % 2 === 0 ? order : [...order].reverse()) {
+          parts[which].push(await load(servers[which].port, ids, seconds / slices));
+        }
+      }
       for (const which of order) {
-        const run = await load(servers[which].port, ids, seconds);
+        const run = combine(parts[which]);
         results[which].push(run);
         console.log(
           `round ${round + 1} ${which.padEnd(8)} ${run.rps.toFixed(0)} req/s  p99 ${run.p99} ms  non-2xx ${run.errors}`,
@@ -88,7 +97,7 @@ async function main() {
         "p99 ms": median(results.baseline.map((r) => r.p99)),
       },
     });
-    // Each round's pair ran back to back, so its ratio is immune to the machine drifting between
+    // Each round's pair ran interleaved, so its ratio is immune to the machine drifting between
     // rounds; the median of those is the headline number.
     const pairRatios = results.demo.map(
       (run, i) => run.rps / (results.baseline[i]?.rps ?? Number.NaN),
@@ -110,6 +119,21 @@ interface Run {
   rps: number;
   p99: number;
   errors: number;
+  requests: number;
+  seconds: number;
+}
+
+/** A server's slices of one round: their requests over their time; the median slice's p99. */
+function combine(parts: Run[]): Run {
+  const requests = parts.reduce((sum, part) => sum + part.requests, 0);
+  const seconds = parts.reduce((sum, part) => sum + part.seconds, 0);
+  return {
+    rps: requests / seconds,
+    p99: median(parts.map((part) => part.p99)),
+    errors: parts.reduce((sum, part) => sum + part.errors, 0),
+    requests,
+    seconds,
+  };
 }
 
 /** The node flags `npm start` uses, for both servers alike. */
@@ -156,9 +180,11 @@ async function load(port: number, ids: string[], duration: number): Promise<Run>
     ],
   });
   return {
-    rps: result.requests.average,
+    rps: result.requests.total / result.duration,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors,
+    requests: result.requests.total,
+    seconds: result.duration,
   };
 }
 
