@@ -13,6 +13,7 @@ import { createDatabase } from "./db/client.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { loadConfig, redactUrl } from "./env.js";
 import { createApp } from "./http/app.js";
+import { LISTENER_OPTIONS } from "./http/middleware/request-context.js";
 import { createLogger, propagatesRequestContext } from "./logger.js";
 
 async function main() {
@@ -38,8 +39,14 @@ async function main() {
     logger,
     propagateRequestContext: propagatesRequestContext(config),
   });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) =>
-    logger.info({ url: urlOf(info) }, "listening"),
+  const server = serve(
+    {
+      fetch: app.fetch,
+      port: config.port,
+      hostname: config.host,
+      serverOptions: LISTENER_OPTIONS,
+    },
+    (info) => logger.info({ url: urlOf(info) }, "listening"),
   ) as Server;
   // Longer than common load balancer idle timeouts (60 s), so they close first, not us.
   server.keepAliveTimeout = 65_000;

@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LISTENER_OPTIONS } from "../../../src/http/middleware/request-context.js";
 import { createTestApp } from "../../setup/app.js";
 import { useTestDatabase } from "../../setup/test-database.js";
 
@@ -15,7 +16,12 @@ let close: () => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
   const { app } = createTestApp(testDb.database);
-  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  const server = serve({
+    fetch: app.fetch,
+    port: 0,
+    hostname: "127.0.0.1",
+    serverOptions: LISTENER_OPTIONS,
+  });
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   close = () => new Promise<void>((resolve) => server.close(() => resolve()));
