@@ -30,7 +30,7 @@ interface NodeBindings {
  * writes the request's `x-request-id` into the headers `writeHead` receives. A header set with
  * `setHeader` before `writeHead` makes Node merge the two sets key by key (validating and
  * lowercasing each, in a dictionary), and makes the adapter's three `hasHeader` checks lowercase
- * their names: ~5,000 instructions of a ~220,000-instruction `GET /users/{id}` (callgrind). Adding
+ * their names: with this class `GET /users/{id}` runs 4 % fewer instructions (ADR 0010). Adding
  * one key to the adapter's plain object keeps Node on its direct path. A header the response
  * already has wins, as it would over `setHeader`.
  */
@@ -54,11 +54,22 @@ export class RequestIdResponse<
   }
 
   #withId(headers: OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined, id: string) {
+    // Cheap unless something used `setHeader` (Node lowercases only when there are headers).
+    if (this.hasHeader("x-request-id")) return headers;
     if (headers === undefined) return { "x-request-id": id };
-    if (!Array.isArray(headers)) return { "x-request-id": id, ...headers };
-    // The flat array form is rare: let Node merge.
-    if (!this.hasHeader("x-request-id")) this.setHeader("x-request-id", id);
-    return headers;
+    if (Array.isArray(headers)) {
+      // The flat array form is rare: let Node merge it over ours.
+      this.setHeader("x-request-id", id);
+      return headers;
+    }
+    for (const name in headers) {
+      // Any spelling; the first letter is checked first, so `Content-Type` (also 12) isn't
+      // lowercased on every response.
+      if (name.length === 12 && (name[0] === "x" || name[0] === "X")) {
+        if (name.toLowerCase() === "x-request-id") return headers;
+      }
+    }
+    return { "x-request-id": id, ...headers };
   }
 }
 

@@ -127,7 +127,9 @@ describe("RequestIdResponse on Node's own calls", () => {
       else if (req.url === "/set-first") {
         response.setHeader("x-a", "1");
         response.writeHead(200, { "x-b": "2" });
-      }
+      } else if (req.url === "/own-object") response.writeHead(200, { "X-Request-Id": "own" });
+      else if (req.url === "/own-flat") response.writeHead(200, ["X-Request-Id", "own"]);
+      else if (req.url === "/own-set") response.setHeader("X-Request-Id", "own");
       // Otherwise nothing: `end` writes the head implicitly.
       response.end("done");
     }).listen(0, "127.0.0.1"),
@@ -140,6 +142,13 @@ describe("RequestIdResponse on Node's own calls", () => {
       expect(res.status).toBe(200);
       expect(res.ids).toEqual(["raw-1"]);
       expect(res.body).toBe("done");
+    },
+  );
+
+  it.each(["/own-object", "/own-flat", "/own-set"])(
+    "leaves the response's own id alone on %s",
+    async (path) => {
+      expect((await get(await port, path)).ids).toEqual(["own"]);
     },
   );
 
