@@ -17,7 +17,7 @@ import postgres from "postgres";
 import { bulkInsert } from "../src/db/bulk.js";
 import { createDatabase } from "../src/db/client.js";
 import { encodeRows, planCopy } from "../src/db/copy.js";
-import { migrateDatabase } from "../src/db/migrate.js";
+import { migrateDatabase } from "../src/migrator/migrate.js";
 import { users } from "../src/db/schema/index.js";
 import { withTransaction } from "../src/db/transaction.js";
 import { parseConfig } from "../src/env.js";

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { migrateDatabaseUrl } from "../src/db/migrate.js";
+import { migrateDatabaseUrl } from "../src/migrator/migrate.js";
 import { type DatabaseConfig, parseConfig } from "../src/env.js";
 
 // biome-ignore lint/style/noProcessEnv: bench harness

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readMigrationFolder } from "../src/db/migrator/files.js";
+import { readMigrationFolder } from "../src/migrator/files.js";
 
 const folder = "drizzle";
 const listing = () => new Set(walk(folder));

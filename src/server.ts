@@ -10,11 +10,11 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { seed } from "../seeds/index.js";
 import { createDatabase } from "./db/client.js";
-import { migrateDatabase } from "./db/migrate.js";
 import { loadConfig, redactUrl } from "./env.js";
 import { createApp } from "./http/app.js";
 import { LISTENER_OPTIONS } from "./http/middleware/request-context.js";
 import { createLogger, propagatesRequestContext } from "./logger.js";
+import { migrateDatabase } from "./migrator/migrate.js";
 
 async function main() {
   const config = loadConfig();

@@ -17,7 +17,7 @@ import autocannon from "autocannon";
 import postgres from "postgres";
 import { seed } from "../../seeds/index.js";
 import { createDatabase } from "../../src/db/client.js";
-import { migrateDatabaseUrl } from "../../src/db/migrate.js";
+import { migrateDatabaseUrl } from "../../src/migrator/migrate.js";
 import { users } from "../../src/db/schema/index.js";
 import { parseConfig } from "../../src/env.js";
 

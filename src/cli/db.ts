@@ -20,7 +20,7 @@
 import { spawnSync } from "node:child_process";
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
-import { MIGRATIONS_FOLDER } from "../db/migrate.js";
+import { type Config, loadConfig, redactUrl } from "../env.js";
 import {
   backupDatabase,
   connectForMigrations,
@@ -36,8 +36,8 @@ import {
   type StatusReport,
   scaffoldDownFiles,
   UnknownMigrationError,
-} from "../db/migrator/index.js";
-import { type Config, loadConfig, redactUrl } from "../env.js";
+} from "../migrator/index.js";
+import { MIGRATIONS_FOLDER } from "../migrator/migrate.js";
 
 const EXIT = { ok: 0, failed: 1, usage: 2, pending: 3, drift: 4, dangerous: 5 } as const;
 

@@ -10,8 +10,8 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
-import { migrateDatabaseUrl } from "../../src/db/migrate.js";
 import { parseConfig, redactUrl, testEnv } from "../../src/env.js";
+import { migrateDatabaseUrl } from "../../src/migrator/migrate.js";
 import type { TestDatabaseInfo } from "./test-database.js";
 
 declare module "vitest" {

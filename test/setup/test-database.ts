@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, inject } from "vitest";
 import { createDatabase, type Database } from "../../src/db/client.js";
-import { migrateDatabase } from "../../src/db/migrate.js";
 import { parseConfig } from "../../src/env.js";
+import { migrateDatabase } from "../../src/migrator/migrate.js";
 import { withDatabase } from "./global-setup.js";
 
 export interface TestDatabaseInfo {

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createDatabase, type Database } from "../../../src/db/client.js";
-import { migrateDatabase } from "../../../src/db/migrate.js";
 import { parseConfig } from "../../../src/env.js";
 import { createApp } from "../../../src/http/app.js";
+import { migrateDatabase } from "../../../src/migrator/migrate.js";
 import { captureLogs, createTestApp } from "../../setup/app.js";
 import { useTestDatabase } from "../../setup/test-database.js";
 

@@ -8,10 +8,10 @@ import {
   createDatabase,
   type Database,
 } from "../../../src/db/client.js";
-import { migrateDatabase } from "../../../src/db/migrate.js";
 import type { users as usersTable } from "../../../src/db/schema/index.js";
 import { parseConfig } from "../../../src/env.js";
 import { createLogger, type Logger } from "../../../src/logger.js";
+import { migrateDatabase } from "../../../src/migrator/migrate.js";
 
 /** The server process id behind `db` (a transaction's connection, when `db` is a `tx`). */
 export async function backendPid(db: AppDatabase | AppTransaction): Promise<number> {

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { backupDatabase, migrateUp, pgDumpAvailable } from "../../../src/db/migrator/index.js";
 import { parseConfig } from "../../../src/env.js";
+import { backupDatabase, migrateUp, pgDumpAvailable } from "../../../src/migrator/index.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import { createEmptyDatabase, writeMigrationFolder } from "./helpers.js";
 

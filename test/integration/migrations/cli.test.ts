@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { migrateUp } from "../../../src/db/migrator/index.js";
+import { migrateUp } from "../../../src/migrator/index.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,

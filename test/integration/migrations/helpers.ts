@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, inject } from "vitest";
-import { connectForMigrations, type MigrationConnection } from "../../../src/db/migrator/index.js";
 import { type DatabaseConfig, parseConfig } from "../../../src/env.js";
+import { connectForMigrations, type MigrationConnection } from "../../../src/migrator/index.js";
 import { withDatabase } from "../../setup/global-setup.js";
 import { withAdmin } from "../../setup/test-database.js";
 

@@ -4,7 +4,7 @@ import {
   MIGRATION_LOCK_KEY,
   MigrationLockTimeoutError,
   migrateUp,
-} from "../../../src/db/migrator/index.js";
+} from "../../../src/migrator/index.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,

@@ -2,7 +2,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { migrateUp, readMigrationStatus } from "../../../src/db/migrator/index.js";
+import { migrateUp, readMigrationStatus } from "../../../src/migrator/index.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,

@@ -1,6 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
 import { afterEach, describe, expect, it } from "vitest";
-import { MIGRATIONS_FOLDER } from "../../../src/db/migrate.js";
 import {
   type MigrationConnection,
   migrateUp,
@@ -9,7 +8,8 @@ import {
   readMigrationStatus,
   rollback,
   verifyRoundTrips,
-} from "../../../src/db/migrator/index.js";
+} from "../../../src/migrator/index.js";
+import { MIGRATIONS_FOLDER } from "../../../src/migrator/migrate.js";
 
 // The embedded database (npm run dev) goes through the same runner; no server needed.
 const instances: PGlite[] = [];

@@ -6,7 +6,7 @@ import {
   readMigrationStatus,
   rollback,
   UnknownMigrationError,
-} from "../../../src/db/migrator/index.js";
+} from "../../../src/migrator/index.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,

@@ -1,14 +1,14 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../../../src/db/client.js";
-import { MIGRATIONS_FOLDER } from "../../../src/db/migrate.js";
+import { accounts } from "../../../src/db/schema/index.js";
 import {
   type MigrationConnection,
   migrateUp,
   readMigrationFolder,
   verifyRoundTrips,
-} from "../../../src/db/migrator/index.js";
-import { accounts } from "../../../src/db/schema/index.js";
+} from "../../../src/migrator/index.js";
+import { MIGRATIONS_FOLDER } from "../../../src/migrator/migrate.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import { createEmptyDatabase, writeMigrationFolder } from "./helpers.js";
 

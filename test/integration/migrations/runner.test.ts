@@ -2,7 +2,6 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS_FOLDER } from "../../../src/db/migrate.js";
 import {
   MigrationDriftError,
   MigrationError,
@@ -11,7 +10,8 @@ import {
   readMigrationFolder,
   readMigrationStatus,
   snapshotSchema,
-} from "../../../src/db/migrator/index.js";
+} from "../../../src/migrator/index.js";
+import { MIGRATIONS_FOLDER } from "../../../src/migrator/migrate.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,

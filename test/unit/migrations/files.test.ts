@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { afterEach, describe, expect, it } from "vitest";
-import { MIGRATIONS_FOLDER } from "../../../src/db/migrate.js";
 import {
   downFileTemplate,
   readJournalTags,
   readMigrationFolder,
   scaffoldDownFiles,
-} from "../../../src/db/migrator/files.js";
+} from "../../../src/migrator/files.js";
+import { MIGRATIONS_FOLDER } from "../../../src/migrator/migrate.js";
 
 const folders: string[] = [];
 afterEach(() => {

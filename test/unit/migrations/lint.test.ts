@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LintOptions, lintMigrations } from "../../../src/db/migrator/lint.js";
+import { type LintOptions, lintMigrations } from "../../../src/migrator/lint.js";
 
 const lint = (sql: string, options?: LintOptions) =>
   lintMigrations([{ tag: "0001_x", sql }], options).map((f) => [f.rule, f.table]);

@@ -4,7 +4,7 @@ import {
   nonTransactionalReason,
   splitChunks,
   splitStatements,
-} from "../../../src/db/migrator/sql.js";
+} from "../../../src/migrator/sql.js";
 
 describe("splitStatements", () => {
   it("splits on top-level semicolons and normalizes whitespace", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { MigrationFile } from "../../../src/db/migrator/files.js";
-import { type AppliedRow, compareMigrations } from "../../../src/db/migrator/status.js";
+import type { MigrationFile } from "../../../src/migrator/files.js";
+import { type AppliedRow, compareMigrations } from "../../../src/migrator/status.js";
 
 const migration = (idx: number, when: number, hash = `hash${idx}`): MigrationFile => ({
   idx,

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import type { DatabaseConfig } from "../../env.js";
+import type { DatabaseConfig } from "../env.js";
 
 const run = promisify(execFile);
 

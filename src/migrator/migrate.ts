@@ -1,5 +1,5 @@
 /**
- * Applies the committed migrations in `drizzle/` with the template's runner (src/db/migrator),
+ * Applies the committed migrations in `drizzle/` with the template's runner (src/migrator),
  * for callers that just want "bring this database up to date": the server on the embedded
  * database, the test suite's template database. Deploys use the CLI (`npm run db:migrate`),
  * which adds backups, the production lint and dry runs.
@@ -8,14 +8,14 @@
  * await migrateDatabaseUrl(config.database); // own single connection, closed afterwards
  */
 import { fileURLToPath } from "node:url";
+import type { Database } from "../db/client.js";
 import type { DatabaseConfig } from "../env.js";
-import type { Database } from "./client.js";
 import {
   connectForMigrations,
   migrateUp,
   pgliteMigrationConnection,
   type UpOptions,
-} from "./migrator/index.js";
+} from "./index.js";
 
 /** `drizzle/` at the project root, wherever this file is run from (src/ or dist/src/). */
 export const MIGRATIONS_FOLDER = fileURLToPath(

@@ -14,8 +14,8 @@
  */
 import type { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
-import type { DatabaseConfig } from "../../env.js";
-import { createDatabase, postgresOptions } from "../client.js";
+import { createDatabase, postgresOptions } from "../db/client.js";
+import type { DatabaseConfig } from "../env.js";
 
 export type Row = Record<string, unknown>;
 
