@@ -1,6 +1,6 @@
 /**
  * Point-query benchmark: select one user by id through Drizzle and through raw postgres.js,
- * with and without prepared statements, and `preparedFindBy`, reported per query and as ratios.
+ * with and without prepared statements, reported per query and as ratios.
  * This is the measurement behind ADR 0003 (docs/decisions/0003-prepared-statements.md).
  *
  *   npm run bench:query            # BENCH_DATABASE_URL, BENCH_ROUNDS=5, BENCH_QUERIES=2000
@@ -13,7 +13,6 @@ import { eq, sql } from "drizzle-orm";
 import postgres from "postgres";
 import { bulkInsert } from "../src/db/bulk.js";
 import { createDatabase, postgresOptions } from "../src/db/client.js";
-import { preparedFindBy } from "../src/db/prepared.js";
 import { users } from "../src/db/schema/index.js";
 import { createScratchDatabase, fmt, interleaved, median, table } from "./harness.js";
 
@@ -52,7 +51,6 @@ try {
     .from(users)
     .where(eq(users.id, sql.placeholder("id")))
     .prepare("user_by_id");
-  const findBy = preparedFindBy(users, users.id, "user_by_id_find");
   // The text Drizzle sends, so raw postgres.js runs the very same statement.
   const text = byId(prepared.db, "00000000-0000-4000-8000-000000000000").toSQL().sql;
 
@@ -62,7 +60,6 @@ try {
     "Drizzle, DATABASE_PREPARE=false": (id: string) => byId(unprepared.db, id),
     "Drizzle, DATABASE_PREPARE=true": (id: string) => byId(prepared.db, id),
     'Drizzle .prepare("user_by_id")': (id: string) => statement.execute({ id }),
-    "preparedFindBy (ADR 0009)": (id: string) => findBy(prepared.db, id),
   };
   type Variant = keyof typeof variants;
   const run = (name: Variant) => async () => {
@@ -85,7 +82,6 @@ try {
     "Drizzle, DATABASE_PREPARE=false": "postgres.js, unprepared",
     "Drizzle, DATABASE_PREPARE=true": "postgres.js, prepared",
     'Drizzle .prepare("user_by_id")': "postgres.js, prepared",
-    "preparedFindBy (ADR 0009)": "postgres.js, prepared",
   };
   console.log(`\n### Select a user by id, ${QUERIES} sequential queries, medians of ${ROUNDS}\n`);
   console.log(

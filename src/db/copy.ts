@@ -21,8 +21,9 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type Column, getTableColumns, is, SQL, sql } from "drizzle-orm";
 import { getTableConfig, type PgInsertValue, type PgTable } from "drizzle-orm/pg-core";
-import type postgres from "postgres";
 import type { AppTransaction } from "./client.js";
+import { InvalidInputError } from "./errors.js";
+import { driverClientOf, withColumns } from "./internals/drizzle.js";
 
 /**
  * What COPY can do with a row that collides with a unique constraint: fail the load, or skip
@@ -98,10 +99,16 @@ export function planCopy<T extends PgTable>(
 
 /**
  * Copies the planned rows into the table with `tx`'s connection; returns how many rows were
- * inserted. With `"do-nothing"` they go through a temporary staging table of the written
- * columns and one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, so the table's own defaults,
- * identity columns and constraints apply as for a plain INSERT. Run it in a transaction: a
- * failure leaves nothing.
+ * inserted. The rows go into a temporary staging table of `text` columns, then into the table by
+ * one `INSERT ... SELECT` that casts each column to its type (with `"do-nothing"`, `ON CONFLICT
+ * DO NOTHING`), so the table's own defaults, identity columns and constraints apply as for a
+ * plain INSERT, and every error (a duplicate, a bad value) is that INSERT's, with its SQLSTATE.
+ *
+ * Why the staging table: a COPY into the real table can fail after the client has sent its last
+ * row, and postgres.js (3.4) then never finishes the COPY's stream nor surfaces the error: the
+ * caller would wait forever (docs/upstream/postgres-js-copy-error.md). A COPY into `text`
+ * columns can't fail on a value (`encodeCopyValue` refuses NUL, the one character text can't
+ * hold), so the stream always finishes. Run it in a transaction: a failure leaves nothing.
  */
 export async function copyRows<T extends PgTable>(
   tx: AppTransaction,
@@ -111,30 +118,43 @@ export async function copyRows<T extends PgTable>(
   if (plan.rows.length === 0) return 0;
   const { name, schema } = getTableConfig(plan.table);
   const target = schema ? `${quoteIdent(schema)}.${quoteIdent(name)}` : quoteIdent(name);
-  const columnList = plan.columns.map(({ column }) => quoteIdent(column.name)).join(", ");
-  if (onConflict === "error") {
-    await copyText(tx, `copy ${target} (${columnList})`, plan);
-    return plan.rows.length;
-  }
-
-  // Same column types, no constraints or defaults: those belong to the real INSERT below.
+  const names = plan.columns.map(({ column }) => column.name);
+  const types = await columnTypes(tx, target, names);
+  const columnList = names.map(quoteIdent).join(", ");
   const stage = quoteIdent(`bulk_stage_${randomBytes(6).toString("hex")}`);
   await tx.execute(
     sql.raw(
-      `create temp table ${stage} on commit drop as select ${columnList} from ${target} with no data`,
+      `create temp table ${stage} (${names.map((n) => `${quoteIdent(n)} text`).join(", ")}) ` +
+        "on commit drop",
     ),
   );
   await copyText(tx, `copy ${stage} (${columnList})`, plan);
-  const result = await tx
+  const casts = names.map((n) => `${quoteIdent(n)}::${types.get(n)}`).join(", ");
+  const insert = tx
     .insert(narrowed(plan.table, plan.columns))
-    .select(sql.raw(`select ${columnList} from ${stage}`) as SQL)
-    .onConflictDoNothing();
+    .select(sql.raw(`select ${casts} from ${stage}`) as SQL);
+  const result = await (onConflict === "do-nothing" ? insert.onConflictDoNothing() : insert);
   await tx.execute(sql.raw(`drop table ${stage}`));
   return affectedRows(result);
 }
 
-/** Where Drizzle keeps a table's columns (a registered symbol, stable across its versions). */
-const TABLE_COLUMNS = Symbol.for("drizzle:Columns");
+/** Each column's type as SQL spells it (`format_type`: quoted, with its modifiers). */
+async function columnTypes(tx: AppTransaction, target: string, names: string[]) {
+  const result: unknown = await tx.execute(
+    sql`select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+        where attrelid = ${target}::regclass and attnum > 0 and not attisdropped`,
+  );
+  // postgres.js returns the rows, PGlite a result holding them.
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
+    name: string;
+    type: string;
+  }[];
+  const types = new Map(rows.map((row) => [row.name, row.type]));
+  for (const name of names) {
+    if (!types.has(name)) throw new Error(`column ${name} not found in ${target}`);
+  }
+  return types;
+}
 
 /**
  * The table as Drizzle's INSERT should see it: only the columns this load writes. Drizzle lists
@@ -147,8 +167,7 @@ const TABLE_COLUMNS = Symbol.for("drizzle:Columns");
  * await tx.insert(narrowed(users, writtenColumns(users, rows))).values(rows);
  */
 export function narrowed<T extends PgTable>(table: T, columns: WrittenColumn[]): T {
-  const only = Object.fromEntries(columns.map(({ key, column }) => [key, column]));
-  return Object.create(table, { [TABLE_COLUMNS]: { value: only } });
+  return withColumns(table, Object.fromEntries(columns.map(({ key, column }) => [key, column])));
 }
 
 /** Rows written by an INSERT without RETURNING: postgres.js `count`, PGlite `affectedRows`. */
@@ -164,9 +183,9 @@ const ROWS_PER_CHUNK = 1_000;
 
 /** Sends `copy <target> (<columns>)` with the plan's rows as its data, on `tx`'s connection. */
 async function copyText<T extends PgTable>(tx: AppTransaction, command: string, plan: CopyPlan<T>) {
-  const client = driverClient(tx);
-  if ("unsafe" in client) {
-    const stream = await client.unsafe(`${command} from stdin`).writable();
+  const client = driverClientOf(tx);
+  if ("copyFrom" in client) {
+    const stream = await client.copyFrom(`${command} from stdin`, plan.rows.length);
     await pipeline(Readable.from(encodeRows(plan)), stream);
   } else {
     // PGlite reads COPY data from a Blob mounted as /dev/blob.
@@ -174,24 +193,6 @@ async function copyText<T extends PgTable>(tx: AppTransaction, command: string, 
       blob: new Blob([...encodeRows(plan)]),
     });
   }
-}
-
-type PgliteQueryable = {
-  query(text: string, params: unknown[], options: { blob: Blob }): Promise<unknown>;
-};
-
-/**
- * The driver connection behind a Drizzle transaction. Drizzle keeps it in its session (typed
- * `private` for PGlite); it is the client `client.ts` instrumented, so COPY is logged like any
- * other query.
- */
-function driverClient(tx: AppTransaction): postgres.TransactionSql | PgliteQueryable {
-  const client = (tx._.session as unknown as { client?: unknown }).client;
-  if (typeof client === "function" && "unsafe" in client) return client as postgres.TransactionSql;
-  if (typeof client === "object" && client !== null && "query" in client) {
-    return client as PgliteQueryable;
-  }
-  throw new TypeError("COPY needs a postgres.js or PGlite transaction");
 }
 
 /** The plan's rows as COPY text, `ROWS_PER_CHUNK` lines per string. */
@@ -250,7 +251,15 @@ export function encodeCopyValue(value: unknown): string {
   return escapeText(JSON.stringify(value));
 }
 
-const escapeText = (text: string) =>
-  SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c] ?? c) : text;
+function escapeText(text: string) {
+  // The one character a PostgreSQL text value can't hold; refused here as the server refuses it
+  // in an INSERT, before any row is sent (see `copyRows` for why a COPY must not fail).
+  if (text.includes("\0")) {
+    throw new InvalidInputError('invalid byte sequence for encoding "UTF8": 0x00', {
+      code: "22021",
+    });
+  }
+  return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c] ?? c) : text;
+}
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;

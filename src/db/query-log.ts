@@ -1,8 +1,8 @@
 /**
  * Query logging and timing at the driver, where a query's end is visible. Drizzle's own logger
- * is called before the query runs, so it can't report a duration, a row count or an error
- * (drizzle-orm#2605); `client.ts` instead reports every settled query here, from postgres.js
- * and PGlite alike.
+ * is called before the query runs, so it can't report a duration, a row count or an error; this
+ * is a listener of the database's events instead (`events.ts`), which report every settled
+ * query, from postgres.js and PGlite alike.
  *
  * - slower than `DATABASE_SLOW_QUERY_MS`  -> warn "slow query";
  * - every query when `DATABASE_LOG_QUERIES=true` -> debug "query" / "query failed";
@@ -12,24 +12,13 @@
  *
  * @example
  * const observer = createQueryObserver(config.database, logger);
- * observer.observe({ sql: "select 1", params: [], durationMs: 0.4, rows: 1 });
+ * database.listen(observer);
  * observer.metrics(); // { queries: 1, errors: 0, slow: 0, totalMs: 0.4, buckets: [...] }
  */
 import type { DatabaseConfig } from "../env.js";
 import type { Logger } from "../logger.js";
 import { DatabaseError, mapDatabaseError } from "./errors.js";
-
-export interface QueryEvent {
-  /** The statement as sent: placeholders, never values. */
-  sql: string;
-  params: readonly unknown[];
-  /** From handing the query to the driver to its last result (includes waiting for a connection). */
-  durationMs: number;
-  /** Rows returned, or affected for INSERT/UPDATE/DELETE/COPY; undefined when it failed. */
-  rows: number | undefined;
-  /** The driver's error when the query failed. */
-  error?: unknown;
-}
+import type { DatabaseListener, QueryEvent } from "./events.js";
 
 export interface QueryMetricsSnapshot {
   queries: number;
@@ -41,8 +30,8 @@ export interface QueryMetricsSnapshot {
   buckets: { le: number; count: number }[];
 }
 
-export interface QueryObserver {
-  observe(event: QueryEvent): void;
+export interface QueryObserver extends DatabaseListener {
+  query(event: QueryEvent): void;
   metrics(): QueryMetricsSnapshot;
 }
 
@@ -74,7 +63,7 @@ export function createQueryObserver(options: Options, logger?: Logger): QueryObs
   const totals = { queries: 0, errors: 0, slow: 0, totalMs: 0 };
 
   return {
-    observe(event) {
+    query(event) {
       totals.queries++;
       totals.totalMs += event.durationMs;
       if (event.error !== undefined) totals.errors++;

@@ -28,6 +28,7 @@ import { Column, getTableColumns, is, SQL, Subquery, Table } from "drizzle-orm";
 import { PgTransaction, type SelectedFieldsOrdered } from "drizzle-orm/pg-core";
 import type { AppDatabase, AppTransaction } from "./client.js";
 import { mapDatabaseError } from "./errors.js";
+import { executeRaw, fetchDecodedAs } from "./internals/drizzle.js";
 import { type TransactionOptions, withTransaction } from "./transaction.js";
 
 /** What `streamQuery` needs of a Drizzle select builder. */
@@ -86,26 +87,17 @@ async function* readCursor<Row>(
   query: StreamableQuery<Row>,
   batchSize: number,
 ): AsyncGenerator<Row[]> {
-  const session = tx._.session;
   const { sql: text, params } = query.toSQL();
   // Unique per call, so that several streams can share one transaction.
   const cursor = `stream_${randomBytes(6).toString("hex")}`;
-  const run = (sql: string, queryParams: unknown[] = []) =>
-    session.prepareQuery({ sql, params: queryParams }, undefined, undefined, false).execute();
 
-  await run(`declare ${cursor} no scroll cursor for ${text}`, params);
-  const fetch = session.prepareQuery<{ execute: Row[]; all: unknown; values: unknown }>(
-    { sql: `fetch forward ${batchSize} from ${cursor}`, params: [] },
+  await executeRaw(tx, `declare ${cursor} no scroll cursor for ${text}`, params);
+  const fetch = fetchDecodedAs<Row>(
+    tx,
+    query,
     orderedFields(query._.config.fields),
-    undefined,
-    true,
+    `fetch forward ${batchSize} from ${cursor}`,
   );
-  // Drizzle nulls a left-joined table's object when the join found no row, using this map that
-  // its own prepare step copies from the builder the same way.
-  Object.assign(fetch, {
-    joinsNotNullableMap: (query as unknown as { joinsNotNullableMap?: unknown })
-      .joinsNotNullableMap,
-  });
 
   // False while a FETCH is in flight: after a failed one the transaction is aborted and CLOSE
   // would only fail again.
@@ -120,7 +112,7 @@ async function* readCursor<Row>(
     }
   } finally {
     // Frees the cursor now, not at the end of a caller's (possibly long) transaction.
-    if (healthy) await run(`close ${cursor}`);
+    if (healthy) await executeRaw(tx, `close ${cursor}`, []);
   }
 }
 

@@ -25,19 +25,16 @@
  */
 import { is, sql } from "drizzle-orm";
 import { PgTransaction, type PgTransactionConfig } from "drizzle-orm/pg-core";
-import {
-  type AppDatabase,
-  type AppTransaction,
-  type TransactionActivity,
-  transactionActivity,
-  withPoolTimeout,
-} from "./client.js";
+import type { AppDatabase, AppTransaction } from "./client.js";
+import { contextOf, type DriverContext } from "./driver/context.js";
+import { idleMsBeforeLoss } from "./driver/instrumented-query.js";
 import {
   ConnectionError,
   DatabaseError,
   DatabaseTimeoutError,
   mapDatabaseError,
 } from "./errors.js";
+import { withPoolTimeout } from "./pool-gate.js";
 
 export interface TransactionOptions {
   isolationLevel?: "read committed" | "repeatable read" | "serializable";
@@ -83,6 +80,8 @@ export type TransactionCallback<T> = (
 /** Hooks registered in one (sub)transaction attempt. */
 interface Scope {
   attempt: number;
+  /** The database's listeners (undefined for a Drizzle instance not made by createDatabase). */
+  context: DriverContext | undefined;
   /** False under a plain `db.transaction`: nothing would run commit hooks at its commit. */
   reachesCommit: boolean;
   commitHooks: (() => unknown)[];
@@ -138,8 +137,15 @@ export async function withTransaction<T>(
     throw new RangeError("maxAttempts must be an integer >= 1");
   }
   const timeouts = timeoutSettings(options);
+  const context = contextOf(db);
   for (let attempt = 1; ; attempt++) {
-    const scope: Scope = { attempt, reachesCommit: true, commitHooks: [], rollbackHooks: [] };
+    const scope: Scope = {
+      attempt,
+      context,
+      reachesCommit: true,
+      commitHooks: [],
+      rollbackHooks: [],
+    };
     try {
       const result = await runOnce(db, callback, options, timeouts, scope);
       await runHooks(scope.commitHooks, options);
@@ -147,6 +153,7 @@ export async function withTransaction<T>(
     } catch (error) {
       await runHooks(scope.rollbackHooks, options);
       if (error instanceof DatabaseError && error.retryable && attempt < maxAttempts) {
+        context?.events.emit("retry", { error, attempt });
         options.onRetry?.(error, attempt);
         await sleep(backoffDelay(attempt, options));
         continue;
@@ -176,10 +183,8 @@ async function runOnce<T>(
   timeouts: [string, number][],
   scope: Scope,
 ): Promise<T> {
-  let activity: TransactionActivity | undefined;
   const run = () =>
     db.transaction(async (tx) => {
-      activity = transactionActivity(tx);
       scopes.set(tx, scope);
       if (timeouts.length > 0) {
         // set_config(..., true) is SET LOCAL, with bound values, in one round trip.
@@ -194,7 +199,7 @@ async function runOnce<T>(
       : withPoolTimeout(options.poolTimeoutMs, run));
   } catch (error) {
     const mapped = mapDatabaseError(error);
-    if (mapped instanceof ConnectionError && idledOut(activity, options)) {
+    if (mapped instanceof ConnectionError && idledOut(error, options)) {
       throw new DatabaseTimeoutError("idle_in_transaction", { code: "25P03" }, mapped);
     }
     throw mapped;
@@ -204,12 +209,14 @@ async function runOnce<T>(
 /**
  * The server ends a session idle in a transaction past the timeout with a FATAL 25P03 that
  * reaches no query (the client is idle), then closes the socket: the client sees only a closed
- * connection. It was the timeout if nothing ran for (about) that long. The margin absorbs the
- * round trip between the server's clock and ours.
+ * connection. It was the timeout if nothing ran for (about) that long before the loss (the
+ * instrumented client records that on the error). The margin absorbs the round trip between the
+ * server's clock and ours.
  */
-function idledOut(activity: TransactionActivity | undefined, options: TransactionOptions) {
+function idledOut(error: unknown, options: TransactionOptions) {
   const timeoutMs = options.idleInTransactionTimeoutMs;
-  return !!activity && !!timeoutMs && activity.idleMs() >= timeoutMs * 0.9;
+  const idleMs = idleMsBeforeLoss(error);
+  return idleMs !== undefined && !!timeoutMs && idleMs >= timeoutMs * 0.9;
 }
 
 /** Drizzle emits `SET TRANSACTION` for any config object, so an empty one must be undefined. */
@@ -246,22 +253,36 @@ async function runSavepoint<T>(
   const parentScope = scopes.get(parent);
   const scope: Scope = {
     attempt: parentScope?.attempt ?? 1,
+    context: parentScope?.context,
     reachesCommit: parentScope?.reachesCommit ?? false,
     commitHooks: [],
     rollbackHooks: [],
   };
+  const startedAt = Date.now();
+  const started = performance.now();
+  const report = (error?: unknown) =>
+    scope.context?.events.emit("transaction", {
+      outcome: error === undefined ? "commit" : "rollback",
+      savepoint: true,
+      startedAt,
+      durationMs: performance.now() - started,
+      ...(error === undefined ? {} : { error }),
+    });
   try {
     const result = await parent.transaction((tx) => {
       scopes.set(tx, scope);
       return callback(tx, contextFor(scope));
     });
+    report();
     // Released into the parent: its hooks now depend on the outermost outcome.
     parentScope?.commitHooks.push(...scope.commitHooks);
     parentScope?.rollbackHooks.push(...scope.rollbackHooks);
     return result;
   } catch (error) {
+    const mapped = mapDatabaseError(error);
+    report(mapped);
     await runHooks(scope.rollbackHooks, options);
-    throw mapDatabaseError(error);
+    throw mapped;
   }
 }
 

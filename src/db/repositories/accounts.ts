@@ -1,9 +1,9 @@
-import { and, asc, desc, eq, lt, or } from "drizzle-orm";
+import { and, asc, desc, eq, lt, or, sql } from "drizzle-orm";
 import { unionAll } from "drizzle-orm/pg-core";
 import type { AppDatabase } from "../client.js";
 import { decodeCursor, type KeysetCursor, toPage } from "../pagination.js";
-import { preparedFindBy } from "../prepared.js";
 import { type Account, accounts, transfers } from "../schema/index.js";
+import { preparedStatement } from "../statements.js";
 
 export interface AccountInput {
   userId: string;
@@ -21,10 +21,17 @@ export async function createAccount(db: AppDatabase, input: AccountInput): Promi
   return account;
 }
 
-const accountById = preparedFindBy(accounts, accounts.id, "account_by_id");
+const accountById = preparedStatement("account_by_id", (db, name) =>
+  db
+    .select()
+    .from(accounts)
+    .where(eq(accounts.id, sql.placeholder("id")))
+    .prepare(name),
+);
 
 export async function getAccount(db: AppDatabase, id: string): Promise<Account | undefined> {
-  return accountById(db, id);
+  const [row] = await accountById(db).execute({ id });
+  return row;
 }
 
 export async function listUserAccounts(db: AppDatabase, userId: string): Promise<Account[]> {

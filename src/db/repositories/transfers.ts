@@ -8,8 +8,8 @@ import {
 } from "../../domain-errors.js";
 import type { AppDatabase } from "../client.js";
 import { UniqueViolationError } from "../errors.js";
-import { preparedFindBy } from "../prepared.js";
 import { accounts, type Transfer, transfers } from "../schema/index.js";
+import { preparedStatement } from "../statements.js";
 import { type TransactionOptions, withTransaction } from "../transaction.js";
 
 export interface TransferInput {
@@ -115,8 +115,15 @@ async function findByIdempotencyKey(db: AppDatabase, key: string): Promise<Trans
   return row;
 }
 
-const transferById = preparedFindBy(transfers, transfers.id, "transfer_by_id");
+const transferById = preparedStatement("transfer_by_id", (db, name) =>
+  db
+    .select()
+    .from(transfers)
+    .where(eq(transfers.id, sql.placeholder("id")))
+    .prepare(name),
+);
 
 export async function getTransfer(db: AppDatabase, id: string): Promise<Transfer | undefined> {
-  return transferById(db, id);
+  const [row] = await transferById(db).execute({ id });
+  return row;
 }

@@ -1,8 +1,8 @@
 import { and, asc, eq, gt, or, sql } from "drizzle-orm";
 import type { AppDatabase } from "../client.js";
 import { decodeCursor, toPage } from "../pagination.js";
-import { preparedFindBy } from "../prepared.js";
 import { type NewUser, type User, users } from "../schema/index.js";
+import { preparedStatement } from "../statements.js";
 
 export interface UserInput {
   email: string;
@@ -15,10 +15,17 @@ export async function createUser(db: AppDatabase, input: UserInput): Promise<Use
   return user;
 }
 
-const userById = preparedFindBy(users, users.id, "user_by_id");
+const userById = preparedStatement("user_by_id", (db, name) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder("id")))
+    .prepare(name),
+);
 
 export async function getUser(db: AppDatabase, id: string): Promise<User | undefined> {
-  return userById(db, id);
+  const [row] = await userById(db).execute({ id });
+  return row;
 }
 
 /** Oldest first; `cursor` is the previous page's `nextCursor`. */

@@ -113,8 +113,7 @@ describe.skipIf(!onRealServer())(`pool guard on postgres.js, pool of one (${NEED
   });
 
   it("gives no transaction hint when the connections are held by something else", async () => {
-    const { db, sql } = poolOfTwo();
-    if (!sql) throw new Error("no postgres.js pool");
+    const { db } = poolOfTwo();
     let inTransaction: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => {
       inTransaction = resolve;
@@ -125,8 +124,9 @@ describe.skipIf(!onRealServer())(`pool guard on postgres.js, pool of one (${NEED
       await sleep(600);
     });
     await ready;
-    // The other connection is reserved outside any transaction.
-    const reserved = await sql.reserve();
+    // The other connection serves a slow query on the root db, outside any transaction.
+    const slow = db.execute(sql`select pg_sleep(0.6)`).then(() => undefined);
+    await sleep(50);
     try {
       const error = await db
         .select()
@@ -136,7 +136,7 @@ describe.skipIf(!onRealServer())(`pool guard on postgres.js, pool of one (${NEED
       expect(mapDatabaseError(error)).toBeInstanceOf(PoolTimeoutError);
       expect((mapDatabaseError(error) as PoolTimeoutError).hint).toBeUndefined();
     } finally {
-      reserved.release();
+      await slow;
       await holdOne;
     }
     await within(1_000, db.select().from(users).limit(1), "query after the release");
@@ -275,10 +275,13 @@ describe.skipIf(!onRealServer())(
       await proxy?.stop();
     });
     /** Its own pool of one through the proxy, closed after the test. */
-    async function withSlowDatabase(test: (database: Database) => Promise<void>) {
+    async function withSlowDatabase(
+      test: (database: Database) => Promise<void>,
+      settings: Record<string, string> = {},
+    ) {
       if (!proxy) throw new Error("no proxy");
       const database = await createDatabase(
-        parseConfig({ DATABASE_URL: proxy.url, NODE_ENV: "test", ...POOL }).database,
+        parseConfig({ DATABASE_URL: proxy.url, NODE_ENV: "test", ...POOL, ...settings }).database,
       );
       try {
         await test(database);
@@ -287,22 +290,25 @@ describe.skipIf(!onRealServer())(
       }
     }
 
-    it("bounds the wait for a connection being opened, and the connection still joins the pool", async () => {
+    it("bounds the opening of a connection by the connect timeout, then recovers", async () => {
       if (!proxy) throw new Error("no proxy");
-      proxy.delayMs = 800;
-      await withSlowDatabase(async ({ db }) => {
-        const started = performance.now();
-        const error = await db.execute(sql`select 'first'`).catch((e: unknown) => e);
-        expect(mapDatabaseError(error)).toBeInstanceOf(PoolTimeoutError);
-        expect(performance.now() - started).toBeLessThan(700);
-        // The abandoned query was the new connection's first query; the connection must not
-        // stay stuck in "connecting" because of it.
-        await sleep(800);
-        await within(1_000, db.execute(sql`select 'second'`), "query once connected");
-      });
+      // A caller admitted by the pool gate waits for postgres.js to open its connection; that
+      // wait is postgres.js's connect_timeout (DATABASE_CONNECT_TIMEOUT), not the pool timeout.
+      proxy.delayMs = 2_500;
+      await withSlowDatabase(
+        async ({ db }) => {
+          const started = performance.now();
+          const error = await db.execute(sql`select 'first'`).catch((e: unknown) => e);
+          expect(mapDatabaseError(error)).toBeInstanceOf(ConnectionError);
+          expect(performance.now() - started).toBeLessThan(2_000);
+          if (proxy) proxy.delayMs = 0;
+          await within(1_000, db.execute(sql`select 'second'`), "query once the server answers");
+        },
+        { DATABASE_CONNECT_TIMEOUT: "1" },
+      );
     });
 
-    it("never leaves the pool stuck when a waiting query is picked up by a reconnect", async () => {
+    it("hands a waiting query the connection that replaces a killed holder's", async () => {
       if (!proxy) throw new Error("no proxy");
       proxy.delayMs = 0;
       await withSlowDatabase(async ({ db }) => {
@@ -319,16 +325,16 @@ describe.skipIf(!onRealServer())(
             await sleep(1_500);
           }).catch((e: unknown) => e);
           await Promise.race([ready, holder]);
-          // Queued behind the transaction (pool of one), with the 300 ms bound running ...
+          // Waiting behind the transaction (pool of one), with the 300 ms bound running ...
           const waiting = db.execute(sql`select 'waiting'`).catch((e: unknown) => e);
           await sleep(50);
-          // ... when the transaction's connection dies: postgres.js reconnects (now 800 ms
-          // through the proxy) with the waiting query as the new connection's first query.
+          // ... when the transaction's connection dies: the gate admits the waiting query at
+          // once, and postgres.js opens a new connection for it (now 800 ms through the proxy,
+          // within connect_timeout).
           if (proxy) proxy.delayMs = 800;
           await admin`select pg_terminate_backend(${pid})`;
-          expect(mapDatabaseError(await waiting)).toBeInstanceOf(PoolTimeoutError);
+          expect(await waiting).toEqual([{ "?column?": "waiting" }]);
           expect(await holder).toBeInstanceOf(ConnectionError);
-          await sleep(800); // the reconnect completes, with the defused query as its first
           await within(1_000, db.execute(sql`select 'after'`), "query after the reconnect");
         } finally {
           await admin.end();

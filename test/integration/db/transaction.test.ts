@@ -1,6 +1,5 @@
 import { eq, inArray, sql, sum } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { transactionActivity } from "../../../src/db/client.js";
 import {
   CheckViolationError,
   DatabaseTimeoutError,
@@ -13,7 +12,7 @@ import {
 import { accounts, users } from "../../../src/db/schema/index.js";
 import { withTransaction } from "../../../src/db/transaction.js";
 import { NEEDS_SERVER, onRealServer, useTestDatabase } from "../../setup/test-database.js";
-import { barrier, sleep, usePglite, userRows, within } from "./helpers.js";
+import { barrier, sleep, userRows, within } from "./helpers.js";
 
 const testDb = useTestDatabase();
 const db = () => testDb.db;
@@ -295,37 +294,5 @@ describe.skipIf(!onRealServer())(`withTransaction under real concurrency (${NEED
     const stranded = await within(2_000, strandedError, "the stranded savepoint's query");
     expect(mapDatabaseError(stranded)).toBeInstanceOf(TransactionEndedError);
     await expect(db().execute(sql`select 1`)).resolves.toBeDefined();
-  });
-
-  it("finds a transaction's connection activity from its tx and from a savepoint's", async () => {
-    await withTransaction(db(), async (tx) => {
-      const activity = transactionActivity(tx);
-      if (!activity) throw new Error("no activity on postgres.js");
-      await withTransaction(tx, async (sp) => {
-        expect(transactionActivity(sp)).toBeDefined();
-        // One connection: the savepoint's statement is the transaction's activity too.
-        // Drizzle's query is lazy: `then` sends it.
-        const running = sp.execute(sql`select pg_sleep(0.2)`).then(() => undefined);
-        await sleep(50);
-        expect(activity.idleMs()).toBe(0);
-        await running;
-      });
-      await sleep(100);
-      expect(activity.idleMs()).toBeGreaterThanOrEqual(90);
-      expect(activity.idleMs()).toBeLessThan(1_000);
-    });
-  });
-});
-
-describe("transactionActivity on PGlite", () => {
-  const pglite = usePglite();
-  it("is undefined: there is no connection for a server to close", async () => {
-    const { db } = pglite();
-    await withTransaction(db, async (tx) => {
-      expect(transactionActivity(tx)).toBeUndefined();
-      await withTransaction(tx, async (sp) => {
-        expect(transactionActivity(sp)).toBeUndefined();
-      });
-    });
   });
 });

@@ -3,12 +3,20 @@ import { createQueryObserver } from "../../../src/db/query-log.js";
 import { captureLogs } from "../../integration/db/helpers.js";
 
 const options = { slowQueryMs: 100, logQueries: true, logParams: false };
-const event = { sql: "select $1", params: ["secret@example.com"], durationMs: 3.14678, rows: 1 };
+const event = {
+  sql: "select $1",
+  params: ["secret@example.com"],
+  operation: "select",
+  startedAt: 0,
+  durationMs: 3.14678,
+  rows: 1 as number | undefined,
+  inTransaction: false,
+};
 
 describe("createQueryObserver", () => {
   it("logs every query at debug with duration and rows, never the values by default", () => {
     const { lines, logger } = captureLogs();
-    createQueryObserver(options, logger).observe(event);
+    createQueryObserver(options, logger).query(event);
     expect(lines).toEqual([
       expect.objectContaining({
         level: 20,
@@ -25,21 +33,21 @@ describe("createQueryObserver", () => {
   it("logs slow queries at warn even when query logging is off", () => {
     const { lines, logger } = captureLogs("info");
     const observer = createQueryObserver({ ...options, logQueries: false }, logger);
-    observer.observe(event);
-    observer.observe({ ...event, durationMs: 250 });
+    observer.query(event);
+    observer.query({ ...event, durationMs: 250 });
     expect(lines).toEqual([expect.objectContaining({ level: 40, msg: "slow query" })]);
   });
 
   it("names the SQLSTATE of a failed query", () => {
     const { lines, logger } = captureLogs();
     const error = Object.assign(new Error("duplicate key"), { code: "23505" });
-    createQueryObserver(options, logger).observe({ ...event, rows: undefined, error });
+    createQueryObserver(options, logger).query({ ...event, rows: undefined, error });
     expect(lines[0]).toMatchObject({ msg: "query failed", sqlstate: "23505" });
   });
 
   it("logs parameters only when asked, shortened", () => {
     const { lines, logger } = captureLogs();
-    createQueryObserver({ ...options, logParams: true }, logger).observe({
+    createQueryObserver({ ...options, logParams: true }, logger).query({
       ...event,
       sql: `insert ${"x".repeat(3_000)}`,
       params: ["y".repeat(500), 7n, new Uint8Array(3), new Date(0), { a: 1 }, null],
@@ -57,8 +65,8 @@ describe("createQueryObserver", () => {
 
   it("keeps cumulative counters and a latency histogram", () => {
     const observer = createQueryObserver(options);
-    for (const durationMs of [0.5, 3, 3, 120, 9_000]) observer.observe({ ...event, durationMs });
-    observer.observe({ ...event, durationMs: 1, error: new Error("x") });
+    for (const durationMs of [0.5, 3, 3, 120, 9_000]) observer.query({ ...event, durationMs });
+    observer.query({ ...event, durationMs: 1, error: new Error("x") });
     const metrics = observer.metrics();
     expect(metrics).toMatchObject({ queries: 6, errors: 1, slow: 2, totalMs: 9127.5 });
     const at = (le: number) => metrics.buckets.find((b) => b.le === le)?.count;
