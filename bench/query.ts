@@ -10,6 +10,7 @@
  * Rounds run every variant in a new random order; the table reports medians.
  */
 import { eq, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { bulkInsert } from "../src/db/bulk.js";
 import { createDatabase, postgresOptions } from "../src/db/client.js";
@@ -51,6 +52,13 @@ try {
     .from(users)
     .where(eq(users.id, sql.placeholder("id")))
     .prepare("user_by_id");
+  // Drizzle straight on a postgres.js pool: what the template's instrumentation costs.
+  const bare = drizzle({ client: rawPrepared, schema: { users } });
+  const bareStatement = bare
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder("id")))
+    .prepare("user_by_id");
   // The text Drizzle sends, so raw postgres.js runs the very same statement.
   const text = byId(prepared.db, "00000000-0000-4000-8000-000000000000").toSQL().sql;
 
@@ -60,6 +68,7 @@ try {
     "Drizzle, DATABASE_PREPARE=false": (id: string) => byId(unprepared.db, id),
     "Drizzle, DATABASE_PREPARE=true": (id: string) => byId(prepared.db, id),
     'Drizzle .prepare("user_by_id")': (id: string) => statement.execute({ id }),
+    "Drizzle .prepare, uninstrumented pool": (id: string) => bareStatement.execute({ id }),
   };
   type Variant = keyof typeof variants;
   const run = (name: Variant) => async () => {
@@ -82,6 +91,7 @@ try {
     "Drizzle, DATABASE_PREPARE=false": "postgres.js, unprepared",
     "Drizzle, DATABASE_PREPARE=true": "postgres.js, prepared",
     'Drizzle .prepare("user_by_id")': "postgres.js, prepared",
+    "Drizzle .prepare, uninstrumented pool": "postgres.js, prepared",
   };
   console.log(`\n### Select a user by id, ${QUERIES} sequential queries, medians of ${ROUNDS}\n`);
   console.log(

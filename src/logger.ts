@@ -65,10 +65,10 @@ const redactSecretUrl = (value: unknown) =>
  * dependency) is installed. Passwords are redacted under the keys the serializers name.
  * In production, lines are gathered up to 4 KiB (`BatchedDestination`) and written to stdout
  * with one synchronous write — at the latest every 250 ms, on `logger.flush()` and when the
- * process exits, crash included — instead of one write(2) per line (~5 % of a point read's
- * throughput with its access line). Only a process killed outright (SIGKILL, OOM killer) loses
- * what is gathered. pino's asynchronous destination was measured too: its writes go through the
- * libuv thread pool and cost more CPU per request than writing synchronously.
+ * process exits, crash included — instead of one write(2) per line (docs/performance.md has its
+ * measured cost). Only a process killed outright (SIGKILL, OOM killer) loses what is gathered.
+ * pino's asynchronous destination was measured too: its writes go through the libuv thread pool
+ * and cost more CPU per request than writing synchronously.
  */
 export function createLogger(
   config: Pick<Config, "logLevel" | "nodeEnv">,
@@ -78,13 +78,13 @@ export function createLogger(
     level: config.logLevel,
     base: undefined,
     // pino's default `time`: epoch milliseconds. An ISO string costs a Date and a
-    // toISOString() per line (~20 % of writing an access line); pino-pretty shows it readable.
+    // toISOString() per line; pino-pretty shows it readable.
     mixin: () => logContext.getStore() ?? NO_FIELDS,
     // pino's default merge assigns the line's fields onto the object `mixin` returned — here the
     // request's context itself, so every later line of the request would inherit them.
     mixinMergeStrategy: (line, fields) => (fields === NO_FIELDS ? line : { ...fields, ...line }),
-    // Serializers rather than pino's `redact`, which walks its paths on every line (~3 % of a
-    // point read's CPU): a serializer runs only on a line that has its key.
+    // Serializers rather than pino's `redact`, which walks its paths on every line: a serializer
+    // runs only on a line that has its key.
     serializers: {
       err: serializeError,
       error: serializeError,
@@ -132,8 +132,7 @@ export function createLogger(
  * on EAGAIN and partial writes) as one chunk: once `maxChars` are pending, every
  * `flushIntervalMs`, and on `flushSync()`. Not sonic-boom's own `minLength`: it appends each line
  * to one pending string and measures that string's byte length on every write, which flattens
- * it, so each line costs the whole batch — measured here at ~2 µs and ~3 KiB of garbage per
- * line, against ~0.2 µs for this.
+ * it, so each line costs the whole batch.
  */
 export class BatchedDestination implements pino.DestinationStream {
   #lines: string[] = [];
@@ -181,54 +180,16 @@ export interface AccessLine {
   durationMs: number;
 }
 
-const INFO = 30;
 
 /**
- * Writes access lines: 5xx through pino at `error`, the others at `info` in the JSON pino would
- * write for `logger.info(line, "request completed")` with this module's options, but built
- * directly. Every request writes one, and pino's general path (hooks, mixin, serializers, key
- * walk) costs about three times as much, ~5 % of a point read's throughput. The fields need no
- * escaping beyond JSON.stringify, and the unit test compares the output with pino's own.
+ * Writes access lines: 5xx at `error` ("request failed"), the others at `info` ("request
+ * completed"), through pino like every other line.
  */
 export function createAccessLog(logger: Logger): (line: AccessLine) => void {
-  const stream = (logger as unknown as Record<symbol, pino.DestinationStream | undefined>)[
-    pino.symbols.streamSym
-  ];
-  // A stream that wants pino's per-line metadata (pino.multistream) goes through pino.
-  const direct =
-    stream !== undefined &&
-    !(stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym];
   return (line) => {
-    if (line.status >= 500) {
-      logger.error(line, "request failed");
-    } else if (!direct) {
-      logger.info(line, "request completed");
-    } else if (logger.levelVal <= INFO) {
-      stream.write(
-        `{"level":${INFO},"time":${Date.now()},"requestId":${quote(line.requestId)},` +
-          `"method":${quoteKnown(line.method)},"route":${quoteKnown(line.route)},` +
-          `"status":${line.status},"durationMs":${line.durationMs},"msg":"request completed"}\n`,
-      );
-    }
+    if (line.status >= 500) logger.error(line, "request failed");
+    else logger.info(line, "request completed");
   };
-}
-
-/** JSON strings for the access line. `JSON.stringify` was half its cost (~0.3 µs a call here). */
-const PLAIN = /^[\w\-=]*$/;
-/**
- * Plain text needs no escaping. Request ids are plain (the request context accepts no others and
- * generates UUIDs), so that is the usual case; anything else is escaped by `JSON.stringify`.
- */
-const quote = (text: string) => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
-/** Methods and route patterns are few: each is stringified once. */
-const quoted = new Map<string, string>();
-function quoteKnown(text: string) {
-  let json = quoted.get(text);
-  if (json === undefined) {
-    json = JSON.stringify(text);
-    if (quoted.size < 1_000) quoted.set(text, json);
-  }
-  return json;
 }
 
 function prettyAvailable(): boolean {

@@ -1,6 +1,6 @@
 /**
- * Throughput of the demo's GET /users/{id} against a minimal Hono + postgres.js server doing the
- * same query (bench/http/baseline-server.ts): same machine, same database, same pool size, same
+ * Throughput of the demo's GET /users/{id} (and, with BENCH_LAYERS=1, of the demo with one layer
+ * switched off at a time) against a minimal Hono + postgres.js server doing the same query (bench/http/baseline-server.ts): same machine, same database, same pool size, same
  * node flags, same load generator (autocannon) and connection count, in the same run. Both run
  * compiled, as `npm start` runs the demo. Each round starts both servers afresh, warms each up,
  * then measures them in alternating slices (demo, baseline, baseline, demo, …; BENCH_SECONDS per
@@ -17,9 +17,9 @@ import autocannon from "autocannon";
 import postgres from "postgres";
 import { seed } from "../../seeds/index.js";
 import { createDatabase } from "../../src/db/client.js";
-import { migrateDatabaseUrl } from "../../src/migrator/migrate.js";
 import { users } from "../../src/db/schema/index.js";
 import { parseConfig } from "../../src/env.js";
+import { migrateDatabaseUrl } from "../../src/migrator/migrate.js";
 
 // biome-ignore lint/style/noProcessEnv: bench harness settings
 const env = process.env;
@@ -47,65 +47,74 @@ async function main() {
     await database.close();
 
     const common = { DATABASE_URL: dbUrl, DATABASE_POOL_MAX: poolMax, PATH: env.PATH ?? "" };
-    const servers = {
-      // BENCH_DEMO_LOG_LEVEL=warn measures the demo without its access lines.
-      demo: {
-        script: "dist/src/server.js",
-        port: 3901,
-        env: { NODE_ENV: "production", LOG_LEVEL: env.BENCH_DEMO_LOG_LEVEL ?? "info" },
-      },
-      baseline: { script: "dist/bench/http/baseline-server.js", port: 3902, env: {} },
+    const demo = (own: Record<string, string> = {}) => ({
+      script: "dist/src/server.js",
+      env: { NODE_ENV: "production", LOG_LEVEL: "info", ...own },
+    });
+    // BENCH_LAYERS=1 adds the demo with one layer switched off each, to show what each costs.
+    const servers: Record<string, { script: string; env: Record<string, string> }> = {
+      demo: demo(),
+      ...(env.BENCH_LAYERS === "1"
+        ? {
+            "demo, METRICS_ENABLED=false": demo({ METRICS_ENABLED: "false" }),
+            "demo, LOG_LEVEL=warn (no access log)": demo({ LOG_LEVEL: "warn" }),
+            "demo, LOG_REQUEST_CONTEXT=off": demo({ LOG_REQUEST_CONTEXT: "off" }),
+          }
+        : {}),
+      baseline: { script: "dist/bench/http/baseline-server.js", env: {} },
     };
-    const results = { demo: [] as Run[], baseline: [] as Run[] };
+    const names = Object.keys(servers);
+    const port = (name: string) => 3901 + names.indexOf(name);
+    const results: Record<string, Run[]> = Object.fromEntries(names.map((n) => [n, []]));
     for (let round = 0; round < rounds; round++) {
-      const order =
-        round % 2 === 0 ? (["demo", "baseline"] as const) : (["baseline", "demo"] as const);
-      const running = order.map((which) => {
-        const { script, port, env: own } = servers[which];
-        const child = start(script, { ...common, ...own, PORT: String(port) });
+      const order = round % 2 === 0 ? names : [...names].reverse();
+      const running = order.map((name) => {
+        const { script, env: own } = servers[name] ?? demo();
+        const child = start(script, { ...common, ...own, PORT: String(port(name)) });
         children.push(child);
         return child;
       });
       await Promise.all(
-        order.map((which) => ready(`http://127.0.0.1:${servers[which].port}/users/${ids[0]}`)),
+        order.map((name) => ready(`http://127.0.0.1:${port(name)}/users/${ids[0]}`)),
       );
       // JIT, prepared statements on every pooled connection.
-      for (const which of order) await load(servers[which].port, ids, warmupSeconds);
-      const parts = { demo: [] as Run[], baseline: [] as Run[] };
+      for (const name of order) await load(port(name), ids, warmupSeconds);
+      const parts: Record<string, Run[]> = Object.fromEntries(names.map((n) => [n, []]));
       for (let slice = 0; slice < slices; slice++) {
-        // ABBA: each server goes first as often as second.
-        for (const which of slice % 2 === 0 ? order : [...order].reverse()) {
-          parts[which].push(await load(servers[which].port, ids, seconds / slices));
+        // ABBA: each server goes first as often as last.
+        for (const name of slice % 2 === 0 ? order : [...order].reverse()) {
+          parts[name]?.push(await load(port(name), ids, seconds / slices));
         }
       }
-      for (const which of order) {
-        const run = combine(parts[which]);
-        results[which].push(run);
+      for (const name of order) {
+        const run = combine(parts[name] ?? []);
+        results[name]?.push(run);
         console.log(
-          `round ${round + 1} ${which.padEnd(8)} ${run.rps.toFixed(0)} req/s  p99 ${run.p99} ms  non-2xx ${run.errors}`,
+          `round ${round + 1} ${name.padEnd(38)} ${run.rps.toFixed(0)} req/s  p99 ${run.p99} ms  non-2xx ${run.errors}`,
         );
       }
       await Promise.all(running.map(stop));
     }
-    const demoRps = median(results.demo.map((r) => r.rps));
-    const baseRps = median(results.baseline.map((r) => r.rps));
-    console.log("\nmedian of rounds (GET /users/{id}, %d connections):", connections);
-    console.table({
-      demo: { "req/s": Math.round(demoRps), "p99 ms": median(results.demo.map((r) => r.p99)) },
-      baseline: {
-        "req/s": Math.round(baseRps),
-        "p99 ms": median(results.baseline.map((r) => r.p99)),
-      },
-    });
-    // Each round's pair ran interleaved, so its ratio is immune to the machine drifting between
-    // rounds; the median of those is the headline number.
-    const pairRatios = results.demo.map(
-      (run, i) => run.rps / (results.baseline[i]?.rps ?? Number.NaN),
-    );
-    console.log(`ratio of medians demo/baseline: ${(demoRps / baseRps).toFixed(3)}`);
-    console.log(
-      `median of per-round ratios: ${median(pairRatios).toFixed(3)} ` +
-        `(rounds: ${pairRatios.map((r) => r.toFixed(2)).join(", ")}; target >= 0.85)`,
+    // Each round's servers ran interleaved, so a per-round ratio is immune to the machine
+    // drifting between rounds; the median of those is the headline number.
+    const baseline = results.baseline ?? [];
+    console.log(`\nmedians of ${rounds} rounds (GET /users/{id}, ${connections} connections):`);
+    console.table(
+      Object.fromEntries(
+        names.map((name) => {
+          const runs = results[name] ?? [];
+          const ratios = runs.map((run, i) => run.rps / (baseline[i]?.rps ?? Number.NaN));
+          return [
+            name,
+            {
+              "req/s": Math.round(median(runs.map((r) => r.rps))),
+              "p99 ms": median(runs.map((r) => r.p99)),
+              "vs baseline (median of rounds)": Number(median(ratios).toFixed(3)),
+              rounds: ratios.map((r) => r.toFixed(2)).join(" "),
+            },
+          ];
+        }),
+      ),
     );
   } finally {
     for (const child of children) child.kill("SIGTERM");
