@@ -7,15 +7,9 @@
  *   k6 run loadtests/spike.ts                          # 20/s, spike to 200/s for 1 minute
  *   RATE=50 SPIKE_RATE=1000 SPIKE_DURATION=30 k6 run loadtests/spike.ts
  */
-import type { Options } from "k6/options";
-import { config, envNumber } from "./lib/config.ts";
-import type { Fixture } from "./lib/fixture.ts";
-import { createFixture, verifyMoneyInvariant } from "./lib/fixture.ts";
-import { runMix } from "./lib/mix.ts";
+import { envNumber } from "./lib/config.ts";
+import { mixTest } from "./lib/scenario.ts";
 import type { Stage } from "./lib/stages.ts";
-import { arrivalRateScenario, stageReport, stageThresholds, tagStage } from "./lib/stages.ts";
-import { SUMMARY_TREND_STATS, summaryHandler } from "./lib/summary.ts";
-import { baseThresholds } from "./lib/thresholds.ts";
 
 const RATE = envNumber("RATE", 20, { min: 1 });
 const SPIKE_RATE = envNumber("SPIKE_RATE", 200, { min: 1 });
@@ -39,32 +33,18 @@ const STAGES: Stage[] = [
   { label: "recovery", target: RATE, rampSeconds: 10, holdSeconds: 120, budget: STEADY },
 ];
 
-export const options: Options = {
-  scenarios: {
-    spike: arrivalRateScenario(STAGES, {
-      startRate: RATE,
-      preAllocatedVUs: envNumber("VUS", 50, { min: 1 }),
-      maxVUs: envNumber("MAX_VUS", 500, { min: 1 }),
-    }),
-  },
-  thresholds: {
-    ...baseThresholds({ maxFailedRate: SURGE.maxErrorRate, minCheckRate: 0.95 }),
-    ...stageThresholds(STAGES),
-  },
-  summaryTrendStats: SUMMARY_TREND_STATS,
-};
+const test = mixTest({
+  name: "spike",
+  load: { startRate: RATE, stages: STAGES },
+  vus: 50,
+  maxVUs: 500,
+  // The whole run may fail as many requests as the surge; each phase has its own budget.
+  maxFailedRate: SURGE.maxErrorRate,
+  minCheckRate: 0.95,
+});
 
-export function setup(): Fixture {
-  return createFixture(config.accounts, config.initialBalance);
-}
-
-export default function (fixture: Fixture): void {
-  tagStage(STAGES);
-  runMix(fixture);
-}
-
-export function teardown(fixture: Fixture): void {
-  verifyMoneyInvariant(fixture);
-}
-
-export const handleSummary = summaryHandler("spike", stageReport(STAGES));
+export const options = test.options;
+export const setup = test.setup;
+export default test.iteration;
+export const teardown = test.teardown;
+export const handleSummary = test.handleSummary;

@@ -7,15 +7,9 @@
  *   k6 run loadtests/stress.ts                                   # 8 steps up to 400/s
  *   MAX_RATE=1000 STEPS=10 STEP_DURATION=60 k6 run loadtests/stress.ts
  */
-import type { Options } from "k6/options";
-import { config, envNumber } from "./lib/config.ts";
-import type { Fixture } from "./lib/fixture.ts";
-import { createFixture, verifyMoneyInvariant } from "./lib/fixture.ts";
-import { runMix } from "./lib/mix.ts";
+import { envNumber } from "./lib/config.ts";
+import { mixTest } from "./lib/scenario.ts";
 import type { Stage } from "./lib/stages.ts";
-import { arrivalRateScenario, stageReport, stageThresholds, tagStage } from "./lib/stages.ts";
-import { SUMMARY_TREND_STATS, summaryHandler } from "./lib/summary.ts";
-import { baseThresholds } from "./lib/thresholds.ts";
 
 const MAX_RATE = envNumber("MAX_RATE", 400, { min: 1 });
 const STEPS = envNumber("STEPS", 8, { min: 1 });
@@ -40,34 +34,19 @@ const STAGES: Stage[] = Array.from({ length: STEPS }, (_, index) => {
   };
 });
 
-export const options: Options = {
-  scenarios: {
-    stress: arrivalRateScenario(STAGES, {
-      startRate: 0,
-      preAllocatedVUs: envNumber("VUS", 50, { min: 1 }),
-      // Past the breaking point latency grows and k6 needs ever more VUs to keep the rate;
-      // when they run out, iterations are dropped (reported in the summary) instead.
-      maxVUs: envNumber("MAX_VUS", 500, { min: 1 }),
-    }),
-  },
-  thresholds: {
-    ...baseThresholds({ maxFailedRate: BUDGET.maxErrorRate, minCheckRate: 0.99 }),
-    ...stageThresholds(STAGES),
-  },
-  summaryTrendStats: SUMMARY_TREND_STATS,
-};
+const test = mixTest({
+  name: "stress",
+  load: { startRate: 0, stages: STAGES },
+  vus: 50,
+  // Past the breaking point latency grows and k6 needs ever more VUs to keep the rate;
+  // when they run out, iterations are dropped (reported in the summary) instead.
+  maxVUs: 500,
+  maxFailedRate: BUDGET.maxErrorRate,
+  minCheckRate: 0.99,
+});
 
-export function setup(): Fixture {
-  return createFixture(config.accounts, config.initialBalance);
-}
-
-export default function (fixture: Fixture): void {
-  tagStage(STAGES);
-  runMix(fixture);
-}
-
-export function teardown(fixture: Fixture): void {
-  verifyMoneyInvariant(fixture);
-}
-
-export const handleSummary = summaryHandler("stress", stageReport(STAGES));
+export const options = test.options;
+export const setup = test.setup;
+export default test.iteration;
+export const teardown = test.teardown;
+export const handleSummary = test.handleSummary;

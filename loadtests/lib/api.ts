@@ -3,8 +3,12 @@
  * should treat as correct (default: the success status), so the same call serves the happy path
  * and a deliberate error case.
  */
+import { check } from "k6";
 import type { Response } from "k6/http";
 import { bodyOf, header, queryString, send } from "./client.ts";
+
+/** A well-formed id that no row has. */
+export const MISSING_ID = "00000000-0000-4000-8000-000000000000";
 
 export interface User {
   id: string;
@@ -71,6 +75,16 @@ export function isProblem(
     problem.status === response.status &&
     (codes === undefined || asList(codes).includes(problem.code))
   );
+}
+
+/** A check named `name` that the response is the problem `status` with `code`. */
+export function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+  name: string,
+): boolean {
+  return check(response, { [name]: (r) => isProblem(r, status, code) });
 }
 
 function asList<T>(value: T | readonly T[]): readonly T[] {

@@ -60,7 +60,7 @@ export function runMix(fixture: Fixture): void {
   }
 }
 
-/** The traffic's endpoints, for latency thresholds. */
+/** The traffic's endpoints: each has a latency budget in thresholds.ts. */
 export const MIX_ENDPOINTS = [
   ENDPOINTS.getUser,
   ENDPOINTS.getAccount,
@@ -72,6 +72,8 @@ export const MIX_ENDPOINTS = [
   ENDPOINTS.createAccount,
   ENDPOINTS.createUsersBulk,
 ] as const;
+
+export type MixEndpoint = (typeof MIX_ENDPOINTS)[number];
 
 function readUser(fixture: Fixture): void {
   const userId = pick(fixture.userIds);

@@ -80,7 +80,15 @@ function overview(metrics: Record<string, MetricSummary>): string[] {
   }
   if (failed) lines.push(`  failed requests  ${ratio(failed, "failed")}`);
   if (checks) lines.push(`  checks           ${ratio(checks, "succeeded")}`);
+  lines.push(`  money invariant  ${moneyInvariant(metrics.money_invariant?.values)}`);
   return lines;
+}
+
+/** k6 passes a threshold on a metric without samples, so "never verified" is spelled out. */
+function moneyInvariant(values: Record<string, number> | undefined): string {
+  const checked = (values?.passes ?? 0) + (values?.fails ?? 0);
+  if (values === undefined || checked === 0) return "not verified (teardown did not run the check)";
+  return ratio(values, "held");
 }
 
 /** Per-endpoint latency, from the `http_req_duration{name:...}` sub-metrics of the thresholds. */
