@@ -20,13 +20,6 @@ export class NotFoundError extends DomainError {
   }
 }
 
-export class ConflictError extends DomainError {
-  override name = "ConflictError";
-  constructor(message: string) {
-    super("conflict", message);
-  }
-}
-
 export class InsufficientFundsError extends DomainError {
   override name = "InsufficientFundsError";
   constructor() {

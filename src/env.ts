@@ -31,6 +31,24 @@ export class ConfigError extends Error {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+/** Comma-separated values, each trimmed and checked by `item`; an empty entry is an error. */
+const list = <T extends z.ZodType<string, string>>(item: T) =>
+  z
+    .string()
+    .transform((value) => value.split(",").map((entry) => entry.trim()))
+    .pipe(z.array(item));
+/** RFC 6750's `b64token`: what an `Authorization: Bearer` header can carry. */
+const BEARER_TOKEN = /^[\w\-.~+/]+=*$/;
+const BEARER_TOKEN_CHARACTERS =
+  "may hold only letters, digits and - . _ ~ + / (then = padding); no whitespace";
+/** `https://app.example.com[:port]`: a scheme and a host, nothing after. */
+const isOrigin = (value: string) => {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Every variable with its rule. Defaults that depend on the URL query are applied later
@@ -74,6 +92,51 @@ const serverSchema = {
   DATABASE_LOG_PARAMS: bool.default(false),
   /** Log every query at debug level (duration, rows). */
   DATABASE_LOG_QUERIES: bool.default(false),
+
+  /** Serve Prometheus metrics on `GET /metrics` (same port as the API). */
+  METRICS_ENABLED: bool.default(true),
+  /** When set, `GET /metrics` requires `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .regex(/^[\w\-.~+/]+=*$/, "may hold only letters, digits and - . _ ~ + / (then = padding)")
+    .optional(),
+  /** Read pg_stat_activity / pg_stat_database at scrape time (own connection, short timeout). */
+  METRICS_DB_STATS: bool.default(true),
+  /** OpenTelemetry spans for requests, queries and transactions (docs/observability.md). */
+  TRACING_ENABLED: bool.default(false),
+  /** Share of new traces recorded (0..1); a request continuing a trace follows its parent. */
+  TRACING_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
+
+  /** Bearer tokens that POST, PUT, PATCH and DELETE require (docs/security.md). */
+  API_TOKENS: list(
+    z
+      .string()
+      .min(32, "each token must be at least 32 characters (e.g. openssl rand -hex 32)")
+      .max(512, "each token must be at most 512 characters")
+      .regex(BEARER_TOKEN, `each token ${BEARER_TOKEN_CHARACTERS}`),
+  ).optional(),
+  /** `off`: run without API_TOKENS in production, writes open, on purpose. */
+  API_AUTH: z.enum(["on", "off"]).default("on"),
+  /** Per-client token bucket; `off` for benchmarks and load tests. */
+  RATE_LIMIT: z.enum(["on", "off"]).default("on"),
+  /** Sustained requests per second per client (the bucket's refill rate). */
+  RATE_LIMIT_RPS: z.coerce.number().positive().max(1_000_000).default(100),
+  /** Requests a client may send at once after being idle (the bucket's size). */
+  RATE_LIMIT_BURST: int(1, 1_000_000).default(200),
+  /** Clients whose buckets are kept at most (bounded memory; the idle and oldest go first). */
+  RATE_LIMIT_MAX_CLIENTS: int(100, 10_000_000).default(10_000),
+  /** Proxies in front of the app that append to X-Forwarded-For; 0: use the peer address. */
+  TRUST_PROXY: int(0, 10).default(0),
+  /** Origins browsers may call the API from, comma-separated, or `*`; unset: no CORS headers. */
+  CORS_ORIGINS: list(
+    z
+      .string()
+      .refine(
+        (origin) => origin === "*" || isOrigin(origin),
+        "each entry must be * or an origin such as https://app.example.com (no path, no slash)",
+      ),
+  ).optional(),
 };
 
 export interface DatabaseConfig {
@@ -106,6 +169,36 @@ export interface Config {
   logRequestContext: "auto" | "on" | "off";
   shutdownTimeoutMs: number;
   database: DatabaseConfig;
+  metrics: MetricsConfig;
+  tracing: TracingConfig;
+  security: SecurityConfig;
+}
+
+export interface MetricsConfig {
+  enabled: boolean;
+  /** Bearer token `GET /metrics` requires; undefined: open. */
+  token: string | undefined;
+  /** Server-side statistics (pg_stat_activity, ...) at scrape time; never on PGlite. */
+  databaseStats: boolean;
+}
+
+export interface TracingConfig {
+  enabled: boolean;
+  sampleRatio: number;
+}
+
+/** Access control and abuse resistance of the HTTP API (docs/security.md). */
+export interface SecurityConfig {
+  /** Tokens writes require; empty: writes are open (`API_AUTH=off`, or not in production). */
+  apiTokens: readonly string[];
+  /** `API_AUTH`: `off` lets a production server start without tokens. */
+  apiAuth: "on" | "off";
+  /** Per-client token bucket; undefined: `RATE_LIMIT=off`. */
+  rateLimit: { requestsPerSecond: number; burst: number; maxClients: number } | undefined;
+  /** Proxies in front that append to `X-Forwarded-For`; 0: the peer address is the client. */
+  trustProxy: number;
+  /** Origins allowed to call from a browser (`*` for any); empty: no CORS headers. */
+  corsOrigins: readonly string[];
 }
 
 type Problem = { variable: string; message: string };
@@ -125,7 +218,53 @@ export function parseConfig(source: Source): Config {
     logRequestContext: env.LOG_REQUEST_CONTEXT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     database,
+    metrics: {
+      enabled: env.METRICS_ENABLED,
+      token: env.METRICS_TOKEN,
+      databaseStats: env.METRICS_DB_STATS,
+    },
+    tracing: { enabled: env.TRACING_ENABLED, sampleRatio: env.TRACING_SAMPLE_RATIO },
+    security: {
+      apiTokens: env.API_TOKENS ?? [],
+      apiAuth: env.API_AUTH,
+      rateLimit:
+        env.RATE_LIMIT === "on"
+          ? {
+              requestsPerSecond: env.RATE_LIMIT_RPS,
+              burst: env.RATE_LIMIT_BURST,
+              maxClients: env.RATE_LIMIT_MAX_CLIENTS,
+            }
+          : undefined,
+      trustProxy: env.TRUST_PROXY,
+      corsOrigins: env.CORS_ORIGINS ?? [],
+    },
   };
+}
+
+/**
+ * `parseConfig` plus the rules for serving HTTP, which the command-line tools (migrations,
+ * seeding) don't need: a production server has write tokens, unless `API_AUTH=off` says that
+ * open writes are intended. Pure, like `parseConfig`.
+ */
+export function parseServerConfig(source: Source): Config {
+  const config = parseConfig(source);
+  const { apiTokens, apiAuth } = config.security;
+  if (apiAuth === "off" && apiTokens.length > 0) {
+    throw new ConfigError([
+      { variable: "API_AUTH", message: "off contradicts API_TOKENS: unset one of them" },
+    ]);
+  }
+  if (config.nodeEnv === "production" && apiAuth === "on" && apiTokens.length === 0) {
+    throw new ConfigError([
+      {
+        variable: "API_TOKENS",
+        message:
+          "required with NODE_ENV=production, or POST/PUT/PATCH/DELETE are open to anyone; " +
+          "set API_AUTH=off to serve open writes on purpose",
+      },
+    ]);
+  }
+  return config;
 }
 
 function validate(source: Source) {
@@ -241,9 +380,9 @@ function resolveDatabase(env: ReturnType<typeof validate>, problems: Problem[]):
  * Reads `process.env` once. On invalid configuration prints the one message and exits 1,
  * before anything has opened a connection.
  */
-export function loadConfig(source: Source = process.env): Config {
+export function loadConfig(source: Source = process.env, parse = parseConfig): Config {
   try {
-    return parseConfig(source);
+    return parse(source);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -252,6 +391,10 @@ export function loadConfig(source: Source = process.env): Config {
     throw error;
   }
 }
+
+/** `loadConfig` with the HTTP server's rules (`parseServerConfig`). */
+export const loadServerConfig = (source: Source = process.env) =>
+  loadConfig(source, parseServerConfig);
 
 /** Test-only settings, read here so that no other module touches `process.env`. */
 export function testEnv(source: Source = process.env) {

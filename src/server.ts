@@ -10,15 +10,22 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { seed } from "../seeds/index.js";
 import { createDatabase } from "./db/client.js";
-import { loadConfig, redactUrl } from "./env.js";
+import { loadServerConfig, redactUrl } from "./env.js";
 import { createApp } from "./http/app.js";
 import { LISTENER_OPTIONS } from "./http/middleware/request-context.js";
 import { createLogger, propagatesRequestContext } from "./logger.js";
 import { migrateDatabase } from "./migrator/migrate.js";
+import { createObservability } from "./observability/index.js";
 
 async function main() {
-  const config = loadConfig();
+  const config = loadServerConfig();
   const logger = createLogger(config);
+  if (config.security.apiTokens.length === 0) {
+    logger.warn(
+      { apiAuth: config.security.apiAuth },
+      "API_TOKENS is unset: POST, PUT, PATCH and DELETE are open to anyone who can reach the port",
+    );
+  }
   const database = await createDatabase(config.database, { logger });
   logger.info(
     { driver: database.driver, database: redactUrl(config.database.url) },
@@ -34,10 +41,14 @@ async function main() {
     logger.info({ seeded, dataDir: config.database.pgliteDataDir }, "embedded database ready");
   }
 
+  // Plug your error tracker in here: `onUnexpectedError` (docs/observability.md).
+  const observability = await createObservability({ config, database, logger });
   const app = createApp({
     database,
     logger,
     propagateRequestContext: propagatesRequestContext(config),
+    observability,
+    security: config.security,
   });
   const server = serve(
     {
@@ -72,13 +83,26 @@ async function main() {
       });
       server.closeIdleConnections();
     });
+    await observability.close();
     await database.close();
     logger.info("stopped");
     logger.flush?.();
-    process.exitCode = 0;
+    process.exitCode ??= 0;
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+  // A bug that escaped every handler: reported, then the process stops as Node would have
+  // (exit code 1), but only after in-flight requests finished and the pool was drained.
+  process.on("uncaughtException", (error) => {
+    observability.reportError(error, { source: "uncaught_exception" });
+    process.exitCode = 1;
+    void shutdown("uncaughtException");
+  });
+  process.on("unhandledRejection", (reason) => {
+    observability.reportError(reason, { source: "unhandled_rejection" });
+    process.exitCode = 1;
+    void shutdown("unhandledRejection");
+  });
 }
 
 function urlOf(info: AddressInfo) {

@@ -1,18 +1,34 @@
 /**
  * `createApp(deps)`: the Hono application, built from its dependencies and nothing else, so
- * the server and the tests each build their own (tests call `app.request(...)` in-process).
+ * the server and the tests each build their own (tests call it in-process through
+ * `testClient(app)`, typed by the routes' contracts, or `app.request(...)`).
  */
-import { swaggerUI } from "@hono/swagger-ui";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
 import type { Database } from "../db/client.js";
+import type { SecurityConfig } from "../env.js";
 import type { TransactionOptions } from "../db/transaction.js";
 import type { Logger } from "../logger.js";
+import { httpTracing } from "../observability/http-tracing.js";
+import type { AppObservability } from "../observability/index.js";
+import { createErrorReporter } from "../observability/report-error.js";
+import type { SecurityEventHook } from "../security/events.js";
+import { SECURE_HEADERS_OPTIONS } from "../security/headers.js";
+import { createRateLimiter } from "../security/rate-limiter.js";
+import { createTokenVerifier } from "../security/tokens.js";
+import { bodyLimit } from "./middleware/body-limit.js";
+import { corsForOrigins } from "./middleware/cors.js";
+import { httpMetrics } from "./middleware/http-metrics.js";
+import { rateLimit } from "./middleware/rate-limit.js";
 import { requestContext } from "./middleware/request-context.js";
+import { requireToken } from "./middleware/require-token.js";
+import { BEARER_SCHEME } from "./openapi-helpers.js";
 import { problem, sendProblem, toProblem } from "./problem.js";
 import { createRouter } from "./router.js";
 import { createAccountsRouter } from "./routes/accounts/accounts.index.js";
+import { createDocsRouter } from "./routes/docs/docs.index.js";
 import { createHealthRouter } from "./routes/health/health.index.js";
+import { createMetricsRouter } from "./routes/metrics/metrics.index.js";
 import { createStatsRouter } from "./routes/stats/stats.index.js";
 import { createTransfersRouter } from "./routes/transfers/transfers.index.js";
 import { createUsersRouter } from "./routes/users/users.index.js";
@@ -25,15 +41,38 @@ export interface AppDeps {
    * server passes `propagatesRequestContext(config)`. Default: on.
    */
   propagateRequestContext?: boolean;
+  /**
+   * Metrics (`GET /metrics`), tracing and error reporting (src/observability); the server
+   * passes `createObservability(...)`. Without it: none of them, unexpected errors just logged.
+   */
+  observability?: AppObservability;
+  /**
+   * Write tokens, rate limit, CORS (docs/security.md); the server passes `config.security`.
+   * Each part left out is off: writes open, no rate limit, no CORS headers.
+   */
+  security?: Partial<SecurityConfig>;
+  /** Called once per refused write, rate-limited request and oversize body: count them here. */
+  onSecurityEvent?: SecurityEventHook;
 }
 
 const MiB = 1024 * 1024;
-export const BODY_LIMIT = 1 * MiB;
-export const BULK_BODY_LIMIT = 16 * MiB;
+const BODY_LIMIT = 1 * MiB;
+const BULK_BODY_LIMIT = 16 * MiB;
 const BODY_METHODS = ["POST", "PUT", "PATCH"];
+const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
+const TITLE = "Ledger demo API";
 
-export function createApp({ database, logger, propagateRequestContext = true }: AppDeps) {
+export function createApp({
+  database,
+  logger,
+  propagateRequestContext = true,
+  observability = {},
+  security = {},
+  onSecurityEvent,
+}: AppDeps) {
   const { db } = database;
+  const { metrics, tracing } = observability;
+  const reportError = observability.reportError ?? createErrorReporter({ logger });
   const transactionOptions = (requestId: string): TransactionOptions => ({
     maxAttempts: 10,
     onRetry: (error, attempt) =>
@@ -41,23 +80,41 @@ export function createApp({ database, logger, propagateRequestContext = true }: 
         { requestId, err: error, attempt },
         "retrying transaction after a transient failure",
       ),
-    onHookError: (error) => logger.error({ requestId, err: error }, "transaction hook failed"),
+    onHookError: (error) => reportError(error, { source: "transaction_hook", requestId }),
   });
 
+  const { apiTokens = [], rateLimit: limits, trustProxy = 0, corsOrigins = [] } = security;
+  const verifier = apiTokens.length > 0 ? createTokenVerifier(apiTokens) : undefined;
+
   const app = createRouter();
-  const tooLarge = (c: Context) =>
-    sendProblem(c, problem(413, "payload_too_large", "the request body is too large"));
-  const defaultLimit = bodyLimit({ maxSize: BODY_LIMIT, onError: tooLarge });
-  const bulkLimit = bodyLimit({ maxSize: BULK_BODY_LIMIT, onError: tooLarge });
-
   app.use(requestContext({ logger, propagate: propagateRequestContext }));
-  // Registered for the methods with a body only, so GETs don't pass through it: the limit reads
-  // `c.req.raw`, which makes the Node adapter build a full Request, measurably slowing each call.
-  app.on(BODY_METHODS, "*", (c, next) =>
-    (c.req.path === "/users/bulk" ? bulkLimit : defaultLimit)(c, next),
+  if (tracing) app.use(httpTracing({ tracing }));
+  if (metrics) app.use(httpMetrics({ metrics }));
+  // Before the rate limit and the token check, so that their refusals reach the browser too.
+  if (corsOrigins.length > 0) app.use(corsForOrigins(corsOrigins));
+  // Before the token check: guessing tokens is limited like anything else.
+  if (limits) {
+    const limiter = createRateLimiter(limits);
+    app.use(rateLimit({ limiter, verifier, trustProxy, onSecurityEvent }));
+  }
+  // Only the methods that change data (reads never pass through it), before their bodies are read.
+  if (verifier) app.on(WRITE_METHODS, "*", requireToken({ verifier, trustProxy, onSecurityEvent }));
+  app.on(
+    BODY_METHODS,
+    "*",
+    bodyLimit({
+      maxBytes: (c: Context) => (c.req.path === "/users/bulk" ? BULK_BODY_LIMIT : BODY_LIMIT),
+      onSecurityEvent,
+    }),
   );
+  // The API's own responses carry the same headers as constants (JSON_HEADERS, sendProblem).
+  const apiSecureHeaders = secureHeaders(SECURE_HEADERS_OPTIONS);
+  app.use("/openapi.json", apiSecureHeaders);
+  app.use("/metrics", apiSecureHeaders);
 
-  app
+  // Chained, so that the type of `api` (the same object as `app`) accumulates every route's
+  // contract: `testClient(app)` and `hc<App>` get typed inputs and responses from it.
+  const api = app
     .route("/", createHealthRouter({ database }))
     .route("/", createUsersRouter({ db }))
     .route("/", createAccountsRouter({ db }))
@@ -67,23 +124,31 @@ export function createApp({ database, logger, propagateRequestContext = true }: 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
-      title: "Ledger demo API",
+      title: TITLE,
       version: "1.0.0",
       description:
         "Demo API of the PostgreSQL + Drizzle template. Errors are application/problem+json " +
         "(RFC 9457) with a stable `code`. Unknown JSON fields in request bodies are rejected " +
-        "with 400. Bodies over 1 MiB (16 MiB for /users/bulk) are rejected with 413.",
+        "with 400. Bodies over 1 MiB (16 MiB for /users/bulk) are rejected with 413. When the " +
+        "server has API tokens, POST, PATCH and DELETE require `Authorization: Bearer <token>` " +
+        "(401 otherwise). Each client has a rate limit: over it, 429 with `Retry-After`.",
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Ledger demo API" }));
+  app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME, {
+    type: "http",
+    scheme: "bearer",
+    description: "One of the server's API_TOKENS; required by the routes that change data",
+  });
+  app.route("/", createDocsRouter({ specUrl: "/openapi.json", title: TITLE }));
+  if (metrics) app.route("/", createMetricsRouter({ metrics, token: observability.metricsToken }));
 
   app.notFound((c) => sendProblem(c, problem(404, "not_found", "no such route")));
   app.onError((error, c) => {
     const { problem: body, unexpected } = toProblem(error);
-    if (unexpected) logger.error({ requestId: c.var.requestId, err: error }, "unhandled error");
+    if (unexpected) reportError(error, { source: "http", requestId: c.var.requestId });
     return sendProblem(c, body, body.status === 503 ? { "retry-after": "1" } : {});
   });
-  return app;
+  return api;
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -21,6 +21,7 @@ import {
 } from "../db/errors.js";
 import { InvalidCursorError } from "../db/pagination.js";
 import { DomainError } from "../domain-errors.js";
+import { SECURITY_HEADERS } from "../security/headers.js";
 
 export interface FieldError {
   path: string;
@@ -59,15 +60,15 @@ const TITLES: Record<string, string> = {
   insufficient_funds: "Insufficient funds",
   currency_mismatch: "Currency mismatch",
   payload_too_large: "Payload too large",
+  unauthorized: "Unauthorized",
+  rate_limited: "Too many requests",
   unsupported_media_type: "Unsupported media type",
-  method_not_allowed: "Method not allowed",
   service_unavailable: "Service unavailable",
   internal_error: "Internal server error",
 };
 
 const DOMAIN_STATUS: Record<string, ContentfulStatusCode> = {
   not_found: 404,
-  conflict: 409,
   idempotency_key_reused: 409,
   insufficient_funds: 422,
   currency_mismatch: 422,
@@ -166,10 +167,19 @@ function fromHttpException(error: HTTPException): Problem {
   }
 }
 
-/** Writes a problem as `application/problem+json` (headers set earlier, e.g. x-request-id, stay). */
-export function sendProblem(c: Context, body: Problem, headers: Record<string, string> = {}) {
-  return c.body(JSON.stringify(body), body.status as ContentfulStatusCode, {
-    "content-type": "application/problem+json; charset=utf-8",
-    ...headers,
-  });
+export const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
+
+/** Headers of a problem response without extra ones: a constant, like `JSON_HEADERS`. */
+const PROBLEM_HEADERS = { "content-type": PROBLEM_CONTENT_TYPE, ...SECURITY_HEADERS };
+
+/**
+ * Writes a problem as `application/problem+json` with the security headers (headers set earlier,
+ * e.g. x-request-id, stay). `headers` names are lowercase, like those of `SECURITY_HEADERS`.
+ */
+export function sendProblem(c: Context, body: Problem, headers?: Record<string, string>) {
+  return c.body(
+    JSON.stringify(body),
+    body.status as ContentfulStatusCode,
+    headers === undefined ? PROBLEM_HEADERS : { ...PROBLEM_HEADERS, ...headers },
+  );
 }

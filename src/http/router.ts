@@ -1,4 +1,4 @@
-import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Context, Handler, Next } from "hono";
 import type { Logger } from "../logger.js";
 import { ValidationError } from "./problem.js";
@@ -10,6 +10,19 @@ export interface AppEnv {
     logger: Logger;
   };
 }
+
+/**
+ * A route's handler, typed by its contract: `c.req.valid(...)` returns the route's parsed
+ * request parts, and only the responses the route declares (status and body) type-check.
+ *
+ * @example
+ * const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
+ *   const user = await getUser(db, c.req.valid("param").id);
+ *   if (!user) throw new NotFoundError("user"); // problems are thrown, mapped in problem.ts
+ *   return c.json(toUserDto(user), 200, JSON_HEADERS); // a 201, or a missing field, won't compile
+ * };
+ */
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 type Outcome = { success: true; data: unknown } | { success: false; error: z.ZodError };
 

@@ -12,19 +12,19 @@ const storableText = (max: number) =>
     .max(max)
     .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
 
-export const Id = z.guid().openapi({ example: "3f0c2a9e-5c1b-4d9e-9a51-8d1f5e0b7c42" });
+const Id = z.guid().openapi({ example: "3f0c2a9e-5c1b-4d9e-9a51-8d1f5e0b7c42" });
 export const IdParam = z.object({ id: Id.openapi({ param: { name: "id", in: "path" } }) });
 
-export const Email = z
+const Email = z
   .string()
   .trim()
   .max(320)
   .pipe(z.email())
   .openapi({ type: "string", format: "email", example: "ada@example.com" });
-export const Name = storableText(200).min(1).openapi({ example: "Ada Lovelace" });
+const Name = storableText(200).min(1).openapi({ example: "Ada Lovelace" });
 /** Minor units (cents): a safe JSON integer. */
-export const Money = z.int().nonnegative().openapi({ example: 10_000 });
-export const Currency = z
+const Money = z.int().nonnegative().openapi({ example: 10_000 });
+const Currency = z
   .string()
   .regex(/^[A-Z]{3}$/, "must be a 3-letter uppercase ISO 4217 code")
   .openapi({ example: "EUR" });
@@ -112,7 +112,7 @@ export const Stats = z
   })
   .openapi("Stats");
 
-export const Problem = z
+const Problem = z
   .object({
     type: z.string(),
     title: z.string(),
@@ -126,25 +126,33 @@ export const Problem = z
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
-/** Problem responses for `createRoute`, by status. */
-export function problems(...statuses: (400 | 404 | 409 | 413 | 422 | 503)[]) {
-  const descriptions = {
-    400: "Invalid input (validation_failed)",
-    404: "Not found (not_found)",
-    409: "Conflict",
-    413: "Payload too large (payload_too_large)",
-    422: "Rule violated",
-    503: "Database unavailable (service_unavailable)",
-  };
-  return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      {
-        description: descriptions[status],
-        content: { "application/problem+json": { schema: Problem } },
-      },
-    ]),
-  );
+const PROBLEM_DESCRIPTIONS = {
+  400: "Invalid input (validation_failed)",
+  401: "Missing or wrong bearer token (unauthorized), with `WWW-Authenticate: Bearer`",
+  404: "Not found (not_found)",
+  409: "Conflict",
+  413: "Payload too large (payload_too_large)",
+  422: "Rule violated",
+  429: "Too many requests from this client (rate_limited); `Retry-After` says when to retry",
+  503: "Database unavailable (service_unavailable)",
+};
+type ProblemStatus = keyof typeof PROBLEM_DESCRIPTIONS;
+const problemResponse = (status: ProblemStatus) => ({
+  description: PROBLEM_DESCRIPTIONS[status],
+  content: { "application/problem+json": { schema: Problem } },
+});
+
+/**
+ * Problem responses for `createRoute`, by status. Keyed by the literal statuses, so that the
+ * route's type knows them: typed clients (`testClient`, `hc`) see each one's problem body.
+ */
+export function problems<const S extends ProblemStatus>(
+  ...statuses: S[]
+): Record<S, ReturnType<typeof problemResponse>> {
+  return Object.fromEntries(statuses.map((status) => [status, problemResponse(status)])) as Record<
+    S,
+    ReturnType<typeof problemResponse>
+  >;
 }
 
 /** DTOs: timestamps as ISO 8601 UTC strings. */

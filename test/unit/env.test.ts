@@ -98,6 +98,46 @@ describe("parseConfig", () => {
   });
 });
 
+describe("parseConfig: observability", () => {
+  it("serves open metrics with database statistics and no tracing by default", () => {
+    const config = parseConfig({});
+    expect(config.metrics).toEqual({ enabled: true, token: undefined, databaseStats: true });
+    expect(config.tracing).toEqual({ enabled: false, sampleRatio: 1 });
+  });
+
+  it("reads the metrics token, the switches and the sample ratio", () => {
+    const config = parseConfig({
+      METRICS_ENABLED: "false",
+      METRICS_TOKEN: "scrape-token-0123456789",
+      METRICS_DB_STATS: "0",
+      TRACING_ENABLED: "true",
+      TRACING_SAMPLE_RATIO: "0.25",
+    });
+    expect(config.metrics).toEqual({
+      enabled: false,
+      token: "scrape-token-0123456789",
+      databaseStats: false,
+    });
+    expect(config.tracing).toEqual({ enabled: true, sampleRatio: 0.25 });
+  });
+
+  it("rejects a short or spaced token and a ratio outside 0..1, without printing them", () => {
+    const short = problemsOf({ METRICS_TOKEN: "tiny-secret", TRACING_SAMPLE_RATIO: "1.5" });
+    expect(short.problems.map((p) => p.variable).sort()).toEqual([
+      "METRICS_TOKEN",
+      "TRACING_SAMPLE_RATIO",
+    ]);
+    expect(short.message).not.toContain("tiny-secret");
+    const spaced = problemsOf({ METRICS_TOKEN: "a token with spaces in it" });
+    expect(spaced.problems).toEqual([
+      {
+        variable: "METRICS_TOKEN",
+        message: "may hold only letters, digits and - . _ ~ + / (then = padding)",
+      },
+    ]);
+  });
+});
+
 describe("redactUrl", () => {
   it("hides the password", () => {
     expect(redactUrl("postgres://app:s3cret@db/app")).toBe("postgres://app:***@db/app");

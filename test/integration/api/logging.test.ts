@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { testClient } from "hono/testing";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createDatabase, type Database } from "../../../src/db/client.js";
 import { parseConfig } from "../../../src/env.js";
 import { createApp } from "../../../src/http/app.js";
 import { migrateDatabase } from "../../../src/migrator/migrate.js";
-import { captureLogs, createTestApp } from "../../setup/app.js";
+import { captureLogs, createTestApp, expectStatus } from "../../setup/app.js";
 import { useTestDatabase } from "../../setup/test-database.js";
 
 const testDb = useTestDatabase();
@@ -29,14 +30,14 @@ async function loggingApp() {
 
 describe("logging", () => {
   it("tags every line of a request, query log included, with its request id", async () => {
-    const { json, lines } = await loggingApp();
-    const res = await json(
-      "POST",
-      "/users",
-      { email: "log-1@example.com", name: "L" },
-      { "x-request-id": "req-log-1" },
+    const { client, lines } = await loggingApp();
+    await expectStatus(
+      client.users.$post(
+        { json: { email: "log-1@example.com", name: "L" } },
+        { headers: { "x-request-id": "req-log-1" } },
+      ),
+      201,
     );
-    expect(res.status).toBe(201);
     const mine = lines.filter((line) => line.requestId === "req-log-1");
     const access = mine.find((line) => line.msg === "request completed");
     // The query lines' fields stay on their own lines.
@@ -56,10 +57,14 @@ describe("logging", () => {
       logger: logs.logger,
       propagateRequestContext: false,
     });
+    const client = testClient(app);
     const run = vi.spyOn(AsyncLocalStorage.prototype, "run");
     try {
-      const res = await app.request("/users?limit=1", { headers: { "x-request-id": "req-log-2" } });
-      expect(res.status).toBe(200);
+      const res = client.users.$get(
+        { query: { limit: 1 } },
+        { headers: { "x-request-id": "req-log-2" } },
+      );
+      await expectStatus(res, 200);
       expect(run).not.toHaveBeenCalled();
     } finally {
       run.mockRestore();
@@ -73,10 +78,11 @@ describe("logging", () => {
   });
 
   it("never writes bound parameters or secrets to the log by default", async () => {
-    const { json, lines } = await loggingApp();
+    const { client, lines } = await loggingApp();
     const secret = "sk_live_51SECRETtoken@example.com";
-    await json("POST", "/users", { email: secret, name: "S" });
-    await json("POST", "/users", { email: secret, name: "S" }); // 409, logged as a failed query
+    await expectStatus(client.users.$post({ json: { email: secret, name: "S" } }), 201);
+    // Logged as a failed query.
+    await expectStatus(client.users.$post({ json: { email: secret, name: "S" } }), 409);
     expect(JSON.stringify(lines)).not.toContain("sk_live_51SECRET");
   });
 });

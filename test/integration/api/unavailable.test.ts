@@ -7,7 +7,7 @@ import { createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDatabase } from "../../../src/db/client.js";
 import { parseConfig } from "../../../src/env.js";
-import { createTestApp } from "../../setup/app.js";
+import { createTestApp, expectStatus } from "../../setup/app.js";
 
 // A port that accepts TCP connections and never answers: the worst case for a health check.
 const sockets = new Set<Socket>();
@@ -31,17 +31,17 @@ describe("database unavailable", () => {
   it("answers /health/ready with 503 and the checks object within a few seconds", async () => {
     if (!blackHole.listening) await once(blackHole, "listening");
     const { port } = blackHole.address() as { port: number };
-    const { database, json } = await unreachableApp(port);
+    const { database, client } = await unreachableApp(port);
     const started = Date.now();
-    const res = await json("GET", "/health/ready");
+    const res = await client.health.ready.$get();
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
-    expect(res.body).toMatchObject({
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(await expectStatus(res, 503)).toMatchObject({
       code: "service_unavailable",
       checks: { database: { status: "error" } },
     });
-    expect((await json("GET", "/health/live")).status).toBe(200);
+    await expectStatus(client.health.live.$get(), 200);
     await database.close(0);
   });
 
@@ -50,11 +50,11 @@ describe("database unavailable", () => {
     await new Promise((r) => closed.once("listening", r));
     const { port } = closed.address() as { port: number };
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const { database, json } = await unreachableApp(port);
-    const res = await json("GET", "/users/00000000-0000-4000-8000-000000000000");
-    expect(res.status).toBe(503);
-    expect(res.body.code).toBe("service_unavailable");
-    expect(JSON.stringify(res.body)).not.toContain("secret-pw");
+    const { database, client } = await unreachableApp(port);
+    const res = client.users[":id"].$get({ param: { id: "00000000-0000-4000-8000-000000000000" } });
+    const problem = await expectStatus(res, 503);
+    expect(problem.code).toBe("service_unavailable");
+    expect(JSON.stringify(problem)).not.toContain("secret-pw");
     await database.close(0);
   });
 });

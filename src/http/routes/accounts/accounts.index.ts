@@ -1,61 +1,13 @@
-import type { AppDatabase } from "../../../db/client.js";
-import {
-  createAccount,
-  getAccount,
-  listAccountTransfers,
-  listUserAccounts,
-} from "../../../db/repositories/accounts.js";
-import { getUser } from "../../../db/repositories/users.js";
-import type { Account as AccountRow } from "../../../db/schema/index.js";
-import { NotFoundError } from "../../../domain-errors.js";
-import { JSON_UTF8 } from "../../openapi-helpers.js";
+/** The accounts router: each contract in `accounts.routes.ts` wired to its handler. */
 import { createRouter } from "../../router.js";
-import { toIso } from "../../schemas.js";
-import { toTransferDto } from "../transfers/transfers.index.js";
-import {
-  createAccountRoute,
-  getAccountRoute,
-  listAccountTransfersRoute,
-  listUserAccountsRoute,
-} from "./accounts.routes.js";
+import { type AccountsDeps, createAccountsHandlers } from "./accounts.handlers.js";
+import * as routes from "./accounts.routes.js";
 
-export const toAccountDto = (a: AccountRow) => ({
-  id: a.id,
-  userId: a.userId,
-  currency: a.currency,
-  balance: a.balance,
-  createdAt: toIso(a.createdAt),
-});
-
-export function createAccountsRouter({ db }: { db: AppDatabase }) {
+export function createAccountsRouter(deps: AccountsDeps) {
+  const handlers = createAccountsHandlers(deps);
   return createRouter()
-    .openapi(createAccountRoute, async (c) => {
-      const account = await createAccount(db, c.req.valid("json"));
-      c.header("Location", `/accounts/${account.id}`);
-      return c.json(toAccountDto(account), 201, JSON_UTF8);
-    })
-    .openapi(getAccountRoute, async (c) => {
-      const account = await getAccount(db, c.req.valid("param").id);
-      if (!account) throw new NotFoundError("account");
-      return c.json(toAccountDto(account), 200, JSON_UTF8);
-    })
-    .openapi(listUserAccountsRoute, async (c) => {
-      const { id } = c.req.valid("param");
-      const items = await listUserAccounts(db, id);
-      // An empty list is ambiguous: tell "no accounts" from "no such user".
-      if (items.length === 0 && !(await getUser(db, id))) throw new NotFoundError("user");
-      return c.json({ items: items.map(toAccountDto) }, 200, JSON_UTF8);
-    })
-    .openapi(listAccountTransfersRoute, async (c) => {
-      const { id } = c.req.valid("param");
-      const page = await listAccountTransfers(db, id, c.req.valid("query"));
-      if (page.items.length === 0 && !(await getAccount(db, id))) {
-        throw new NotFoundError("account");
-      }
-      return c.json(
-        { items: page.items.map(toTransferDto), nextCursor: page.nextCursor },
-        200,
-        JSON_UTF8,
-      );
-    });
+    .openapi(routes.create, handlers.create)
+    .openapi(routes.getOne, handlers.getOne)
+    .openapi(routes.listOfUser, handlers.listOfUser)
+    .openapi(routes.listTransfers, handlers.listTransfers);
 }

@@ -1,5 +1,6 @@
+/** The accounts routes' contracts (validation and the OpenAPI document); handlers are typed by them. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { json, jsonBody } from "../../openapi-helpers.js";
+import { json, jsonBody, requiresToken } from "../../openapi-helpers.js";
 import {
   Account,
   CreateAccount,
@@ -10,26 +11,27 @@ import {
   Transfer,
 } from "../../schemas.js";
 
-export const createAccountRoute = createRoute({
+export const create = createRoute({
   method: "post",
   path: "/accounts",
   tags: ["accounts"],
+  security: requiresToken,
   summary: "Open an account for a user",
   description: "An unknown `userId` is 422 `foreign_key_violation`.",
   request: jsonBody(CreateAccount),
-  responses: { 201: json(Account, "Created"), ...problems(400, 413, 422, 503) },
+  responses: { 201: json(Account, "Created"), ...problems(400, 401, 413, 422, 429, 503) },
 });
 
-export const getAccountRoute = createRoute({
+export const getOne = createRoute({
   method: "get",
   path: "/accounts/{id}",
   tags: ["accounts"],
   summary: "Get an account with its current balance",
   request: { params: IdParam },
-  responses: { 200: json(Account, "The account"), ...problems(400, 404, 503) },
+  responses: { 200: json(Account, "The account"), ...problems(400, 404, 429, 503) },
 });
 
-export const listUserAccountsRoute = createRoute({
+export const listOfUser = createRoute({
   method: "get",
   path: "/users/{id}/accounts",
   tags: ["accounts"],
@@ -37,15 +39,15 @@ export const listUserAccountsRoute = createRoute({
   request: { params: IdParam },
   responses: {
     200: json(z.object({ items: z.array(Account) }), "The user's accounts"),
-    ...problems(400, 404, 503),
+    ...problems(400, 404, 429, 503),
   },
 });
 
-export const listAccountTransfersRoute = createRoute({
+export const listTransfers = createRoute({
   method: "get",
   path: "/accounts/{id}/transfers",
   tags: ["accounts"],
   summary: "Transfers in or out of an account, newest first (keyset pagination)",
   request: { params: IdParam, query: Pagination },
-  responses: { 200: json(pageOf(Transfer), "A page of transfers"), ...problems(400, 404, 503) },
+  responses: { 200: json(pageOf(Transfer), "A page of transfers"), ...problems(400, 404, 429, 503) },
 });

@@ -1,44 +1,11 @@
-import type { AppDatabase } from "../../../db/client.js";
-import { createTransfer, getTransfer } from "../../../db/repositories/transfers.js";
-import type { Transfer as TransferRow } from "../../../db/schema/index.js";
-import type { TransactionOptions } from "../../../db/transaction.js";
-import { NotFoundError } from "../../../domain-errors.js";
-import { JSON_UTF8 } from "../../openapi-helpers.js";
+/** The transfers router: each contract in `transfers.routes.ts` wired to its handler. */
 import { createRouter } from "../../router.js";
-import { toIso } from "../../schemas.js";
-import { createTransferRoute, getTransferRoute } from "./transfers.routes.js";
+import { createTransfersHandlers, type TransfersDeps } from "./transfers.handlers.js";
+import * as routes from "./transfers.routes.js";
 
-export const toTransferDto = (t: TransferRow) => ({
-  id: t.id,
-  fromAccountId: t.fromAccountId,
-  toAccountId: t.toAccountId,
-  amount: t.amount,
-  currency: t.currency,
-  createdAt: toIso(t.createdAt),
-});
-
-export function createTransfersRouter({
-  db,
-  transactionOptions,
-}: {
-  db: AppDatabase;
-  /** Per request, so that the lines its hooks log carry the request id. */
-  transactionOptions: (requestId: string) => TransactionOptions;
-}) {
+export function createTransfersRouter(deps: TransfersDeps) {
+  const handlers = createTransfersHandlers(deps);
   return createRouter()
-    .openapi(createTransferRoute, async (c) => {
-      const { transfer } = await createTransfer(
-        db,
-        c.req.valid("json"),
-        c.req.valid("header")["idempotency-key"],
-        transactionOptions(c.var.requestId),
-      );
-      c.header("Location", `/transfers/${transfer.id}`);
-      return c.json(toTransferDto(transfer), 201, JSON_UTF8);
-    })
-    .openapi(getTransferRoute, async (c) => {
-      const transfer = await getTransfer(db, c.req.valid("param").id);
-      if (!transfer) throw new NotFoundError("transfer");
-      return c.json(toTransferDto(transfer), 200, JSON_UTF8);
-    });
+    .openapi(routes.create, handlers.create)
+    .openapi(routes.getOne, handlers.getOne);
 }

@@ -1,0 +1,47 @@
+/** The transfers routes' handlers, each typed by its contract in `transfers.routes.ts`. */
+import type { AppDatabase } from "../../../db/client.js";
+import { createTransfer, getTransfer } from "../../../db/repositories/transfers.js";
+import type { Transfer as TransferRow } from "../../../db/schema/index.js";
+import type { TransactionOptions } from "../../../db/transaction.js";
+import { NotFoundError } from "../../../domain-errors.js";
+import { JSON_HEADERS } from "../../openapi-helpers.js";
+import type { AppRouteHandler } from "../../router.js";
+import { toIso } from "../../schemas.js";
+import type * as routes from "./transfers.routes.js";
+
+export interface TransfersDeps {
+  db: AppDatabase;
+  /** Per request, so that the lines its hooks log carry the request id. */
+  transactionOptions: (requestId: string) => TransactionOptions;
+}
+
+/** Also the items of an account's transfer list (`accounts.handlers.ts`). */
+export const toTransferDto = (t: TransferRow) => ({
+  id: t.id,
+  fromAccountId: t.fromAccountId,
+  toAccountId: t.toAccountId,
+  amount: t.amount,
+  currency: t.currency,
+  createdAt: toIso(t.createdAt),
+});
+
+export function createTransfersHandlers({ db, transactionOptions }: TransfersDeps) {
+  const create: AppRouteHandler<typeof routes.create> = async (c) => {
+    const { transfer } = await createTransfer(
+      db,
+      c.req.valid("json"),
+      c.req.valid("header")["idempotency-key"],
+      transactionOptions(c.var.requestId),
+    );
+    c.header("Location", `/transfers/${transfer.id}`);
+    return c.json(toTransferDto(transfer), 201, JSON_HEADERS);
+  };
+
+  const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
+    const transfer = await getTransfer(db, c.req.valid("param").id);
+    if (!transfer) throw new NotFoundError("transfer");
+    return c.json(toTransferDto(transfer), 200, JSON_HEADERS);
+  };
+
+  return { create, getOne };
+}
