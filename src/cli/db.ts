@@ -6,7 +6,8 @@
  *   npm run db:status   -- [--json]
  *   npm run db:migrate  -- [--dry-run] [--to TAG] [--allow-drift] [--allow-dangerous] [--backup|--no-backup]
  *   npm run db:rollback -- [--steps N | --to TAG] [--dry-run] [--allow-drift] [--backup|--no-backup]
- *   npm run db:generate -- [--name NAME] [--custom]
+ *   npm run db:generate -- [--name NAME] [--custom] [--config FILE]
+ *   npm run db:generate -- --down-only TAG [--config FILE | --folder DIR]
  *
  * Exit codes, for CI and deploy scripts:
  *   0  done, or (status) everything applied and no drift
@@ -17,25 +18,29 @@
  *      rollback refuse without --allow-drift)
  *   5  migrate refused: dangerous operations with NODE_ENV=production and no --allow-dangerous
  */
-import { spawnSync } from "node:child_process";
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
 import { type Config, loadConfig, redactUrl } from "../env.js";
 import {
+  DEFAULT_DRIZZLE_CONFIG,
+  generateMigrationFiles,
+  readMigrationsFolder,
+} from "../migrator/generate.js";
+import {
   backupDatabase,
   connectForMigrations,
   DangerousMigrationError,
+  type GeneratedDown,
   MigrationDriftError,
   type MigrationFile,
   migrateUp,
   type PlannedChange,
   pgDumpAvailable,
-  readJournalTags,
   readMigrationStatus,
   rollback,
   type StatusReport,
-  scaffoldDownFiles,
   UnknownMigrationError,
+  writeDownMigration,
 } from "../migrator/index.js";
 import { MIGRATIONS_FOLDER } from "../migrator/migrate.js";
 
@@ -53,7 +58,9 @@ const USAGE = `usage: db <status|migrate|rollback|generate> [options]
   --backup-dir DIR      where backups go (default: backups/)
   --lock-timeout S      seconds to wait for another run's lock (default 300)
   --name NAME           generate: the migration's name
-  --custom              generate: an empty migration for hand-written SQL
+  --custom              generate: an empty migration for hand-written SQL (its down is yours to write)
+  --down-only TAG       generate: only the down file of TAG, from its drizzle-kit snapshots
+  --config FILE         generate: drizzle-kit's config (default: drizzle.config.ts); its out is the folder
 exit codes: 0 ok, 1 failed, 2 usage, 3 pending, 4 drift, 5 dangerous refused`;
 
 class UsageError extends Error {}
@@ -82,6 +89,8 @@ function parseFlags(args: string[]) {
       "lock-timeout": { type: "string" },
       name: { type: "string" },
       custom: { type: "boolean" },
+      "down-only": { type: "string" },
+      config: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -110,6 +119,9 @@ async function main(args: string[]): Promise<number> {
   }
 
   if (command === "generate") return generate(flags);
+  if (flags["down-only"] !== undefined || flags.config !== undefined) {
+    throw new UsageError("--down-only and --config belong to generate");
+  }
   if (!isDatabaseCommand(command)) throw new UsageError(`unknown command ${command}`);
   // Relative, so messages name `drizzle/0001_x.sql` rather than an absolute path.
   const folder = relative(process.cwd(), flags.folder ?? MIGRATIONS_FOLDER) || ".";
@@ -159,27 +171,50 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-/** `drizzle-kit generate`, then an empty down file for each migration it added. */
-function generate(flags: Flags): number {
-  const before = readJournalTags(MIGRATIONS_FOLDER);
-  const result = spawnSync(
-    "npx",
-    [
-      "drizzle-kit",
-      "generate",
-      ...(flags.name ? ["--name", flags.name] : []),
-      ...(flags.custom ? ["--custom"] : []),
-    ],
-    { stdio: "inherit" },
-  );
-  if (result.status !== 0) return EXIT.failed;
-  const added = readJournalTags(MIGRATIONS_FOLDER).filter((tag) => !before.includes(tag));
-  for (const file of scaffoldDownFiles(MIGRATIONS_FOLDER, added)) {
-    console.log(
-      `down file scaffolded: ${relative(process.cwd(), file)} (write the SQL that undoes it)`,
-    );
+/**
+ * `drizzle-kit generate` plus a generated down file for each migration it added; or, with
+ * `--down-only TAG`, just TAG's down file (for a migration made with `drizzle-kit generate`).
+ */
+async function generate(flags: Flags): Promise<number> {
+  const config = flags.config ?? DEFAULT_DRIZZLE_CONFIG;
+  const log = (line: string) => console.log(line);
+  const tag = flags["down-only"];
+  if (tag === undefined) {
+    if (flags.folder !== undefined) {
+      throw new UsageError("generate writes to the drizzle config's out folder: use --config");
+    }
+    const result = await generateMigrationFiles({
+      config,
+      log,
+      ...(flags.name ? { name: flags.name } : {}),
+      ...(flags.custom ? { custom: true } : {}),
+    });
+    for (const down of result.downs) printDown(down);
+    return EXIT.ok;
   }
+  if (flags.name !== undefined || flags.custom) {
+    throw new UsageError("--down-only can't be combined with --name or --custom");
+  }
+  const folder = flags.folder ?? (await readMigrationsFolder(config));
+  printDown(await writeDownMigration(folder, tag, { log }));
   return EXIT.ok;
+}
+
+function printDown(down: GeneratedDown): void {
+  const file = relative(process.cwd(), down.file);
+  if (down.statements.length === 0) {
+    console.log(
+      `down file scaffolded: ${file} (drizzle-kit sees no schema change: write the SQL that undoes it)`,
+    );
+    return;
+  }
+  const flagged = down.review.notes.length;
+  console.log(
+    `down file generated: ${file} (${down.statements.length} statement(s), ${flagged} flagged: review it)`,
+  );
+  for (const note of down.review.notes) {
+    console.log(`  statement ${note.statement}: ${note.message}`);
+  }
 }
 
 /**
@@ -248,6 +283,9 @@ function printStatus(report: StatusReport, config: Config, code: number): void {
   }
   for (const migration of report.missingDown) {
     console.log(`  no down: ${migration.tag} (${migration.down.state}: ${migration.down.file})`);
+  }
+  if (report.missingDown.length > 0) {
+    console.log("  (`npm run db:generate -- --down-only TAG` generates a down file)");
   }
   const pending = report.pending.length;
   console.log(

@@ -11,8 +11,9 @@
  * const missing = migrations.filter((m) => m.down.state !== "ready").map((m) => m.tag);
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { type RestoredColumn, readRestoredLast } from "./down-review.js";
 import { hasStatements, type SqlChunk, splitChunks } from "./sql.js";
 
 export interface MigrationFile {
@@ -38,6 +39,11 @@ export interface DownFile {
   chunks: SqlChunk[];
   /** The file says rolling back keeps every row that existed before the up (`-- lossless`). */
   lossless: boolean;
+  /**
+   * Columns the file adds back, which PostgreSQL puts at the end of their tables
+   * (`-- restored last: "public"."users"."nickname"`): the round trip expects them there.
+   */
+  restoredLast: RestoredColumn[];
 }
 
 interface Journal {
@@ -88,17 +94,23 @@ function readJournal(folder: string): Journal {
 }
 
 function readDownFile(file: string): DownFile {
-  if (!existsSync(file)) return { file, state: "missing", chunks: [], lossless: false };
+  if (!existsSync(file)) {
+    return { file, state: "missing", chunks: [], lossless: false, restoredLast: [] };
+  }
   const sql = readFileSync(file, "utf8");
   return {
     file,
     state: hasStatements(sql) ? "ready" : "empty",
     chunks: splitChunks(sql),
     lossless: LOSSLESS_MARKER.test(sql),
+    restoredLast: readRestoredLast(sql),
   };
 }
 
-/** What `db generate` writes beside a new migration: comments only, so it counts as empty. */
+/**
+ * The down file of a migration drizzle-kit sees no schema change in (`--custom`): comments
+ * only, so it counts as empty until someone writes the SQL.
+ */
 export function downFileTemplate(tag: string): string {
   return [
     `-- Down migration for ${tag}.sql: undo exactly what it did, newest change first.`,
@@ -110,23 +122,4 @@ export function downFileTemplate(tag: string): string {
     "-- Until this file holds SQL, db:status and db:check report it as missing.",
     "",
   ].join("\n");
-}
-
-/**
- * Writes a down-file scaffold for each of `tags` that has none yet; returns the paths written.
- *
- * @example
- * const before = readJournalTags("drizzle");
- * runDrizzleKitGenerate();
- * const created = scaffoldDownFiles("drizzle", readJournalTags("drizzle").filter((t) => !before.includes(t)));
- */
-export function scaffoldDownFiles(folder: string, tags: readonly string[]): string[] {
-  const written: string[] = [];
-  for (const tag of tags) {
-    const file = join(folder, `${tag}.down.sql`);
-    if (existsSync(file)) continue;
-    writeFileSync(file, downFileTemplate(tag));
-    written.push(file);
-  }
-  return written;
 }

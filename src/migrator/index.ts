@@ -1,6 +1,7 @@
 /**
  * The migration runner's public surface: drizzle-kit's folder and table, plus locking, down
- * files, dry runs, a lint, drift detection and round-trip checks. See docs/migrations.md.
+ * files (generated from drizzle-kit's snapshots), dry runs, a lint, drift detection and
+ * round-trip checks. See docs/migrations.md.
  *
  * @example
  * const connection = await connectForMigrations(config.database);
@@ -12,11 +13,25 @@
  * }
  */
 export { backupDatabase, pgDumpAvailable } from "./backup.js";
+export { HISTORY_TABLE, MIGRATIONS_TABLE } from "./bookkeeping.js";
 export {
   connectForMigrations,
   type MigrationConnection,
   pgliteMigrationConnection,
 } from "./connection.js";
+export {
+  type DownOptions,
+  type GeneratedDown,
+  generateDownMigration,
+  writeDownMigration,
+} from "./down-generator.js";
+export {
+  type DownNote,
+  type DownReview,
+  type RestoredColumn,
+  readRestoredLast,
+  reviewDownStatements,
+} from "./down-review.js";
 export {
   DangerousMigrationError,
   MigrationDriftError,
@@ -25,15 +40,17 @@ export {
   MigrationPlanError,
   UnknownMigrationError,
 } from "./errors.js";
+export type { SkippedStatement } from "./execute.js";
 export {
   type DownFile,
   downFileTemplate,
   type MigrationFile,
   readJournalTags,
   readMigrationFolder,
-  scaffoldDownFiles,
 } from "./files.js";
 export { type LintFinding, type LintOptions, type LintRule, lintMigrations } from "./lint.js";
+export { MIGRATION_LOCK_KEY } from "./lock.js";
+export { type RollbackOptions, rollback } from "./rollback.js";
 export {
   diffSnapshots,
   type RoundTripReport,
@@ -42,15 +59,11 @@ export {
   verifyRoundTrips,
 } from "./round-trip.js";
 export {
-  HISTORY_TABLE,
-  MIGRATION_LOCK_KEY,
-  MIGRATIONS_TABLE,
   migrateUp,
   type PlannedChange,
-  type RollbackOptions,
+  type RunOptions,
   type RunResult,
   readMigrationStatus,
-  rollback,
   type StatusReport,
   type UpOptions,
 } from "./runner.js";

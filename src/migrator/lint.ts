@@ -21,7 +21,7 @@
  * const findings = lintMigrations([{ tag: "0002_drop_name", sql: 'ALTER TABLE "users" DROP COLUMN "name";' }]);
  * // [{ tag: "0002_drop_name", statement: 1, rule: "drop-column", table: "public.users", ... }]
  */
-import { splitChunks } from "./sql.js";
+import { IDENT, QUALIFIED, qualifiedKey, splitChunks, unquote } from "./sql.js";
 
 export type LintRule =
   | "drop-table"
@@ -51,8 +51,6 @@ export interface LintOptions {
   largeTableRows?: number;
 }
 
-const IDENT = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-const QUALIFIED = String.raw`${IDENT}(?:\s*\.\s*${IDENT})?`;
 const VOLATILE_DEFAULT =
   /\bDEFAULT\b.*\b(gen_random_uuid|uuid_generate_v[14]|random|clock_timestamp|timeofday|nextval)\s*\(/i;
 const REWRITING_COLUMN = /\b(SMALLSERIAL|SERIAL[248]?|BIGSERIAL)\b|\bAS IDENTITY\b|\bSTORED\b/i;
@@ -97,14 +95,14 @@ function lintStatement(code: string, context: Context): void {
     "i",
   ).exec(code);
   if (created?.[1]) {
-    createdInBatch.add(tableKey(created[1]));
+    createdInBatch.add(qualifiedKey(created[1]));
     return;
   }
 
   const dropped = /^DROP TABLE (?:IF EXISTS )?(.*?)(?: CASCADE| RESTRICT)?$/i.exec(code);
   if (dropped?.[1]) {
     for (const name of splitTopLevel(dropped[1])) {
-      const table = tableKey(name);
+      const table = qualifiedKey(name);
       if (existing(table)) {
         report("drop-table", table, `drops table ${table}: its rows are lost`);
       }
@@ -118,7 +116,7 @@ function lintStatement(code: string, context: Context): void {
     "i",
   ).exec(code);
   if (index?.[2]) {
-    const table = tableKey(index[2]);
+    const table = qualifiedKey(index[2]);
     if (!index[1] && existing(table)) {
       report(
         "index-not-concurrent",
@@ -134,7 +132,7 @@ function lintStatement(code: string, context: Context): void {
     "i",
   ).exec(code);
   if (!altered?.[1] || !altered[2]) return;
-  const table = tableKey(altered[1]);
+  const table = qualifiedKey(altered[1]);
   for (const action of splitTopLevel(altered[2])) {
     const column = (match: RegExpExecArray | null) => `${table}.${unquote(match?.[1] ?? "?")}`;
     const drop = new RegExp(
@@ -185,19 +183,6 @@ function lintStatement(code: string, context: Context): void {
       );
     }
   }
-}
-
-/** `"public"."users"`, `public.users` and `users` all become `public.users`. */
-function tableKey(qualified: string): string {
-  const parts = [...qualified.matchAll(new RegExp(IDENT, "g"))].map((m) => unquote(m[0]));
-  return parts.length > 1 ? `${parts[0]}.${parts[1]}` : `public.${parts[0]}`;
-}
-
-/** Quoted identifiers keep their case; unquoted ones fold to lower case, as PostgreSQL does. */
-function unquote(identifier: string): string {
-  return identifier.startsWith('"')
-    ? identifier.slice(1, -1).replaceAll('""', '"')
-    : identifier.toLowerCase();
 }
 
 /** Splits on commas outside parentheses and quoted identifiers (literals are already blank). */

@@ -7,8 +7,11 @@
  * @example
  * await migrateDatabaseUrl(config.database); // own single connection, closed afterwards
  */
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
 import type { Database } from "../db/client.js";
+import { saveSnapshot, snapshotFile } from "../db/pglite-snapshot.js";
 import type { DatabaseConfig } from "../env.js";
 import {
   connectForMigrations,
@@ -50,4 +53,23 @@ export async function migrateDatabase(database: Database, options: Options = {})
     return;
   }
   await migrateDatabaseUrl(database.config, options);
+}
+
+/**
+ * The cached PGlite snapshot with every migration of `drizzle/` applied (db/pglite-snapshot.ts),
+ * built on first use and rebuilt when a migration or the PGlite release changes. Returns the
+ * file: `createDatabase(config, { pgliteSnapshot: loadSnapshot(file) })` then opens a migrated
+ * database without running initdb or the migrations.
+ */
+export async function migratedPgliteSnapshot(): Promise<string> {
+  const file = snapshotFile({ name: "migrated", inputs: [MIGRATIONS_FOLDER] });
+  if (existsSync(file)) return file;
+  const pglite = await PGlite.create("memory://");
+  try {
+    await migrateUp(pgliteMigrationConnection(pglite), { folder: MIGRATIONS_FOLDER });
+    await saveSnapshot(pglite, file);
+  } finally {
+    await pglite.close();
+  }
+  return file;
 }

@@ -4,6 +4,11 @@
  * the schema after the second up with the one after the first. A down file marked
  * `-- lossless` must also give back every row that existed before the up, byte for byte.
  *
+ * Column order counts. The one expected difference is a column the down adds back: PostgreSQL
+ * can only append it, so a down that declares it (`-- restored last: "schema"."table"."column"`,
+ * which generated downs write) is compared against the schema before the up with that column
+ * moved to the end of its table.
+ *
  * Schemas are compared through catalog queries (pg_catalog's own `pg_get_*def` functions), so
  * it works anywhere the runner does — PGlite included — without `pg_dump`.
  *
@@ -16,8 +21,11 @@
  * expect(report.problems).toEqual([]);
  */
 import type { MigrationConnection } from "./connection.js";
+import type { RestoredColumn } from "./down-review.js";
 import type { MigrationFile } from "./files.js";
-import { migrateUp, readMigrationStatus, rollback } from "./runner.js";
+import { rollback } from "./rollback.js";
+import { migrateUp, readMigrationStatus } from "./runner.js";
+import { IDENT, unquote } from "./sql.js";
 
 /** Sorted descriptions of every object, by kind (`columns`, `indexes`, ...). */
 export type SchemaSnapshot = Record<string, string[]>;
@@ -194,7 +202,10 @@ export async function verifyRoundTrips(
     problem(
       tag,
       "the schema after the down differs from the schema before the up",
-      diffSnapshots(schemaBefore, await snapshotSchema(connection, excludeSchemas)),
+      diffSnapshots(
+        moveColumnsLast(schemaBefore, migration.down.restoredLast),
+        await snapshotSchema(connection, excludeSchemas),
+      ),
     );
     if (lossless) {
       problem(
@@ -217,4 +228,42 @@ export async function verifyRoundTrips(
     });
   }
   return report;
+}
+
+/** A `columns` line: `schema.table #position column type ...`, names as `format('%I')` writes them. */
+const COLUMN_LINE = new RegExp(`^(${IDENT})\\.(${IDENT}) #(\\d+) ((${IDENT}) .*)$`, "s");
+
+/**
+ * `snapshot` with each of `columns` moved to the end of its table (in the order given), as a
+ * down that adds them back leaves them. Columns the snapshot doesn't hold are ignored.
+ */
+export function moveColumnsLast(
+  snapshot: SchemaSnapshot,
+  columns: readonly RestoredColumn[],
+): SchemaSnapshot {
+  if (columns.length === 0) return snapshot;
+  const unchanged: string[] = [];
+  const tables = new Map<string, { prefix: string; rank: number; rest: string }[]>();
+  for (const line of snapshot.columns ?? []) {
+    const [, schema = "", table = "", position = "", rest = "", column = ""] =
+      COLUMN_LINE.exec(line) ?? [];
+    if (!rest) {
+      unchanged.push(line);
+      continue;
+    }
+    const restored = columns.findIndex(
+      (c) =>
+        c.schema === unquote(schema) && c.table === unquote(table) && c.column === unquote(column),
+    );
+    // Restored columns sort after every live one, in the order the down adds them.
+    const rank = restored === -1 ? Number(position) : Number.MAX_SAFE_INTEGER / 2 + restored;
+    const key = `${schema}.${table}`;
+    tables.set(key, [...(tables.get(key) ?? []), { prefix: key, rank, rest }]);
+  }
+  const renumbered = [...tables.values()].flatMap((table) =>
+    table
+      .toSorted((a, b) => a.rank - b.rank)
+      .map((column, i) => `${column.prefix} #${i + 1} ${column.rest}`),
+  );
+  return { ...snapshot, columns: [...unchanged, ...renumbered].toSorted() };
 }

@@ -135,6 +135,24 @@ export function nonTransactionalReason(code: string, serverVersionNum: number): 
   return rules.find(([pattern]) => pattern.test(code))?.[1];
 }
 
+/** An identifier as written: double-quoted (`""` escapes a quote) or plain. */
+export const IDENT = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+/** An identifier with an optional schema: `users`, `public.users`, `"public"."users"`. */
+export const QUALIFIED = String.raw`${IDENT}(?:\s*\.\s*${IDENT})?`;
+
+/** `"public"."users"`, `public.users` and `users` all become `public.users`. */
+export function qualifiedKey(qualified: string): string {
+  const parts = [...qualified.matchAll(new RegExp(IDENT, "g"))].map((m) => unquote(m[0]));
+  return parts.length > 1 ? `${parts[0]}.${parts[1]}` : `public.${parts[0]}`;
+}
+
+/** Quoted identifiers keep their case; unquoted ones fold to lower case, as PostgreSQL does. */
+export function unquote(identifier: string): string {
+  return identifier.startsWith('"')
+    ? identifier.slice(1, -1).replaceAll('""', '"')
+    : identifier.toLowerCase();
+}
+
 function isIdentifierChar(char: string): boolean {
   return /[A-Za-z0-9_$]/.test(char);
 }

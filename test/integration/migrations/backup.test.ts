@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/env.js";
 import { backupDatabase, migrateUp, pgDumpAvailable } from "../../../src/migrator/index.js";
 import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
-import { createEmptyDatabase, writeMigrationFolder } from "./helpers.js";
+import { createEmptyDatabase, serverUrl, writeMigrationFolder } from "./helpers.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -47,7 +47,9 @@ describe.skipIf(!onRealServer() || !hasPgDump)(`backups (${NEEDS_SERVER}, pg_dum
     const db = await createEmptyDatabase();
     const dir = mkdtempSync(join(tmpdir(), "backups-"));
     dirs.push(dir);
-    const missing = parseConfig({ DATABASE_URL: db.url.replace(db.name, `${db.name}_nope`) });
+    const missing = parseConfig({
+      DATABASE_URL: serverUrl(db).replace(db.name, `${db.name}_nope`),
+    });
     await expect(
       backupDatabase(missing.database, { dir, label: "before-migrate" }),
     ).rejects.toThrow(/pg_dump failed: .*does not exist/);

@@ -11,6 +11,7 @@ import {
   migrationRows,
   publicTables,
   runCli,
+  serverUrl,
   writeMigrationFolder,
 } from "./helpers.js";
 
@@ -35,7 +36,7 @@ describe.skipIf(!onRealServer())(`the migration lock (${NEEDS_SERVER})`, () => {
     const db = await createEmptyDatabase();
     const connection = await db.connect();
     const folder = folderOf();
-    const holder = await holdLock(db.url);
+    const holder = await holdLock(serverUrl(db));
     const lines: string[] = [];
     const run = migrateUp(connection, { folder, log: (line) => lines.push(line) });
 
@@ -52,7 +53,7 @@ describe.skipIf(!onRealServer())(`the migration lock (${NEEDS_SERVER})`, () => {
   it("gives up after the lock timeout, naming the holder", async () => {
     const db = await createEmptyDatabase();
     const connection = await db.connect();
-    const holder = await holdLock(db.url);
+    const holder = await holdLock(serverUrl(db));
     try {
       const error = await migrateUp(connection, { folder: folderOf(), lockTimeoutMs: 300 }).catch(
         (e: unknown) => e,
@@ -69,7 +70,7 @@ describe.skipIf(!onRealServer())(`the migration lock (${NEEDS_SERVER})`, () => {
     const db = await createEmptyDatabase();
     const folder = folderOf();
     const results = await Promise.all(
-      [1, 2, 3].map(() => runCli(["migrate", "--folder", folder], { url: db.url })),
+      [1, 2, 3].map(() => runCli(["migrate", "--folder", folder], db)),
     );
 
     for (const result of results) expect(result, result.stderr).toMatchObject({ code: 0 });

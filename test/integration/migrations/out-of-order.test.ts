@@ -1,12 +1,9 @@
-import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { migrateUp, readMigrationStatus } from "../../../src/migrator/index.js";
-import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,
   type FolderMigration,
+  migrateWithDrizzleOrm,
   publicTables,
   rewriteMigrationFolder,
   writeMigrationFolder,
@@ -24,43 +21,35 @@ const merged: FolderMigration[] = [
   main[1] as FolderMigration,
 ];
 
-describe.skipIf(!onRealServer())(
-  `a migration merged from an older branch (${NEEDS_SERVER})`,
-  () => {
-    it("is skipped by drizzle's migrator, flagged by status and applied by migrateUp", async () => {
-      const db = await createEmptyDatabase();
-      const connection = await db.connect();
-      const folder = writeMigrationFolder(main);
-      await migrateUp(connection, { folder });
-      rewriteMigrationFolder(folder, merged);
+describe("a migration merged from an older branch", () => {
+  it("is skipped by drizzle's migrator, flagged by status and applied by migrateUp", async () => {
+    const db = await createEmptyDatabase();
+    const connection = await db.connect();
+    const folder = writeMigrationFolder(main);
+    await migrateUp(connection, { folder });
+    rewriteMigrationFolder(folder, merged);
 
-      // The premise: drizzle-orm's migrator (what drizzle-kit migrate runs) skips it silently.
-      const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
-      try {
-        await drizzleMigrate(drizzle(sql), { migrationsFolder: folder });
-      } finally {
-        await sql.end();
-      }
-      expect(await publicTables(connection)).toEqual(["base", "from_main"]);
+    // The premise: drizzle-orm's migrator (what drizzle-kit migrate runs) skips it silently.
+    await migrateWithDrizzleOrm(db, folder);
+    expect(await publicTables(connection)).toEqual(["base", "from_main"]);
 
-      const status = await readMigrationStatus(connection, { folder });
-      expect(status.entries.map((e) => [e.migration.tag, e.state])).toEqual([
-        ["0000_base", "applied"],
-        ["0001_branch", "pending"],
-        ["0002_main", "applied"],
-      ]);
-      expect(status.entries[1]).toMatchObject({ outOfOrder: true });
-      expect(status.drift).toBe(false);
+    const status = await readMigrationStatus(connection, { folder });
+    expect(status.entries.map((e) => [e.migration.tag, e.state])).toEqual([
+      ["0000_base", "applied"],
+      ["0001_branch", "pending"],
+      ["0002_main", "applied"],
+    ]);
+    expect(status.entries[1]).toMatchObject({ outOfOrder: true });
+    expect(status.drift).toBe(false);
 
-      const lines: string[] = [];
-      const result = await migrateUp(connection, { folder, log: (line) => lines.push(line) });
-      expect(result.migrations.map((m) => m.tag)).toEqual(["0001_branch"]);
-      expect(lines.join("\n")).toMatch(/0001_branch is older than the newest applied migration/);
-      expect(await publicTables(connection)).toEqual(["base", "from_branch", "from_main"]);
+    const lines: string[] = [];
+    const result = await migrateUp(connection, { folder, log: (line) => lines.push(line) });
+    expect(result.migrations.map((m) => m.tag)).toEqual(["0001_branch"]);
+    expect(lines.join("\n")).toMatch(/0001_branch is older than the newest applied migration/);
+    expect(await publicTables(connection)).toEqual(["base", "from_branch", "from_main"]);
 
-      const after = await readMigrationStatus(connection, { folder });
-      expect(after.pending).toEqual([]);
-      expect(after.entries.every((e) => e.state === "applied")).toBe(true);
-    });
-  },
-);
+    const after = await readMigrationStatus(connection, { folder });
+    expect(after.pending).toEqual([]);
+    expect(after.entries.every((e) => e.state === "applied")).toBe(true);
+  });
+});

@@ -7,7 +7,6 @@ import {
   rollback,
   UnknownMigrationError,
 } from "../../../src/migrator/index.js";
-import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,
   type FolderMigration,
@@ -30,7 +29,7 @@ async function migratedFolder(migrations: FolderMigration[]) {
   return { connection, folder };
 }
 
-describe.skipIf(!onRealServer())(`rollback (${NEEDS_SERVER})`, () => {
+describe("rollback", () => {
   it("undoes one migration by default, newest first, and removes its row", async () => {
     const { connection, folder } = await migratedFolder([table("a"), table("b"), table("c")]);
     const result = await rollback(connection, { folder });

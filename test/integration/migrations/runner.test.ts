@@ -1,6 +1,3 @@
-import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import {
   MigrationDriftError,
@@ -12,25 +9,16 @@ import {
   snapshotSchema,
 } from "../../../src/migrator/index.js";
 import { MIGRATIONS_FOLDER } from "../../../src/migrator/migrate.js";
-import { NEEDS_SERVER, onRealServer } from "../../setup/test-database.js";
 import {
   createEmptyDatabase,
+  migrateWithDrizzleOrm,
   migrationRows,
   publicTables,
   rewriteMigrationFolder,
   writeMigrationFolder,
 } from "./helpers.js";
 
-async function withDrizzle(url: string, work: (sql: postgres.Sql) => Promise<void>) {
-  const sql = postgres(url, { max: 1, onnotice: () => undefined });
-  try {
-    await work(sql);
-  } finally {
-    await sql.end();
-  }
-}
-
-describe.skipIf(!onRealServer())(`migrateUp (${NEEDS_SERVER})`, () => {
+describe("migrateUp", () => {
   it("applies every template migration and writes the rows drizzle-kit migrate writes", async () => {
     const db = await createEmptyDatabase();
     const connection = await db.connect();
@@ -44,18 +32,14 @@ describe.skipIf(!onRealServer())(`migrateUp (${NEEDS_SERVER})`, () => {
     expect(await publicTables(connection)).toEqual(["accounts", "transfers", "users"]);
 
     // drizzle's own migrator (what `drizzle-kit migrate` runs) finds nothing left to do.
-    await withDrizzle(db.url, (sql) =>
-      drizzleMigrate(drizzle(sql), { migrationsFolder: MIGRATIONS_FOLDER }),
-    );
+    await migrateWithDrizzleOrm(db, MIGRATIONS_FOLDER);
     expect(await migrationRows(connection)).toHaveLength(files.length);
     expect((await migrateUp(connection, { folder: MIGRATIONS_FOLDER })).migrations).toEqual([]);
   });
 
   it("reads a database migrated by drizzle-kit's migrator as up to date", async () => {
     const db = await createEmptyDatabase();
-    await withDrizzle(db.url, (sql) =>
-      drizzleMigrate(drizzle(sql), { migrationsFolder: MIGRATIONS_FOLDER }),
-    );
+    await migrateWithDrizzleOrm(db, MIGRATIONS_FOLDER);
     const status = await readMigrationStatus(await db.connect(), { folder: MIGRATIONS_FOLDER });
     expect(status.entries.map((e) => e.state)).toEqual(status.entries.map(() => "applied"));
     expect(status.drift).toBe(false);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readMigrationFiles } from "drizzle-orm/migrator";
@@ -7,7 +7,6 @@ import {
   downFileTemplate,
   readJournalTags,
   readMigrationFolder,
-  scaffoldDownFiles,
 } from "../../../src/migrator/files.js";
 import { MIGRATIONS_FOLDER } from "../../../src/migrator/migrate.js";
 
@@ -71,21 +70,32 @@ describe("readMigrationFolder", () => {
   });
 });
 
-describe("scaffoldDownFiles", () => {
-  it("writes a comment-only template once, which counts as empty and not lossless", () => {
-    const folder = folderWith(["0000_a", "0001_b"], {
+describe("down files", () => {
+  it("counts the hand-written-down template as empty and not lossless", () => {
+    const folder = folderWith(["0000_a"], {
       "0000_a.sql": "SELECT 1;",
-      "0000_a.down.sql": "SELECT 0;",
-      "0001_b.sql": "SELECT 1;",
+      "0000_a.down.sql": downFileTemplate("0000_a"),
     });
-    expect(readJournalTags(folder)).toEqual(["0000_a", "0001_b"]);
-    const written = scaffoldDownFiles(folder, ["0000_a", "0001_b"]);
-    expect(written).toEqual([join(folder, "0001_b.down.sql")]);
-    expect(readFileSync(join(folder, "0000_a.down.sql"), "utf8")).toBe("SELECT 0;");
-    expect(readFileSync(join(folder, "0001_b.down.sql"), "utf8")).toBe(downFileTemplate("0001_b"));
-    const [, scaffolded] = readMigrationFolder(folder);
-    expect(scaffolded?.down).toMatchObject({ state: "empty", lossless: false });
-    expect(scaffoldDownFiles(folder, ["0001_b"])).toEqual([]);
+    expect(readJournalTags(folder)).toEqual(["0000_a"]);
+    const [scaffolded] = readMigrationFolder(folder);
+    expect(scaffolded?.down).toMatchObject({ state: "empty", lossless: false, restoredLast: [] });
+  });
+
+  it("reads the columns a down adds back at the end of their tables", () => {
+    const folder = folderWith(["0000_a"], {
+      "0000_a.sql": 'ALTER TABLE "t" DROP COLUMN "b";',
+      "0000_a.down.sql": [
+        '-- restored last: "public"."t"."b"',
+        '-- restored last: "audit"."Log Entries"."say ""hi"""',
+        '--   restored last: "public"."t"."not_a_marker"',
+        'ALTER TABLE "t" ADD COLUMN "b" text;',
+      ].join("\n"),
+    });
+    const [migration] = readMigrationFolder(folder);
+    expect(migration?.down.restoredLast).toEqual([
+      { schema: "public", table: "t", column: "b" },
+      { schema: "audit", table: "Log Entries", column: 'say "hi"' },
+    ]);
   });
 
   it("reads no tags from a folder without a journal", () => {

@@ -10,7 +10,13 @@ const migration = (idx: number, when: number, hash = `hash${idx}`): MigrationFil
   sql: "",
   hash,
   chunks: [],
-  down: { file: `drizzle/000${idx}_m.down.sql`, state: "ready", chunks: [], lossless: false },
+  down: {
+    file: `drizzle/000${idx}_m.down.sql`,
+    state: "ready",
+    chunks: [],
+    lossless: false,
+    restoredLast: [],
+  },
 });
 const row = (id: number, hash: string, createdAt: number): AppliedRow => ({ id, hash, createdAt });
 
