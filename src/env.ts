@@ -13,6 +13,15 @@
 import { readFileSync } from "node:fs";
 import { createEnv } from "@t3-oss/env-core";
 import { z } from "zod";
+import { applyPasswordFile, isLocalServer } from "./db/connection-url.js";
+import {
+  resolveSecurity,
+  SECURITY_VARIABLES,
+  type SecurityConfig,
+  serverSecurityProblems,
+} from "./security/config.js";
+
+export type { SecurityConfig } from "./security/config.js";
 
 export const NODE_ENVS = ["development", "test", "production"] as const;
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -31,25 +40,6 @@ export class ConfigError extends Error {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
-/** Comma-separated values, each trimmed and checked by `item`; an empty entry is an error. */
-const list = <T extends z.ZodType<string, string>>(item: T) =>
-  z
-    .string()
-    .transform((value) => value.split(",").map((entry) => entry.trim()))
-    .pipe(z.array(item));
-/** RFC 6750's `b64token`: what an `Authorization: Bearer` header can carry. */
-const BEARER_TOKEN = /^[\w\-.~+/]+=*$/;
-const BEARER_TOKEN_CHARACTERS =
-  "may hold only letters, digits and - . _ ~ + / (then = padding); no whitespace";
-/** `https://app.example.com[:port]`: a scheme and a host, nothing after. */
-const isOrigin = (value: string) => {
-  try {
-    return new URL(value).origin === value;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * Every variable with its rule. Defaults that depend on the URL query are applied later
  * (`resolveDatabase`), so those variables stay optional here.
@@ -84,6 +74,10 @@ const serverSchema = {
   DATABASE_SSL: z.enum(SSL_MODES).optional(),
   /** PEM file with the CA that signed the server certificate (verify-full). */
   DATABASE_SSL_CA: z.string().min(1).optional(),
+  /** `true`: let a production process talk to a remote server without TLS (docs/security.md). */
+  DATABASE_SSL_ALLOW_PLAINTEXT: bool.default(false),
+  /** File holding DATABASE_URL's password: a Docker or Kubernetes secret (docs/security.md). */
+  DATABASE_PASSWORD_FILE: z.string().min(1).optional(),
   /** Named prepared statements; turn off behind PgBouncer in transaction mode. */
   DATABASE_PREPARE: bool.default(true),
   /** Queries slower than this (ms) are logged at warn. */
@@ -108,41 +102,17 @@ const serverSchema = {
   /** Share of new traces recorded (0..1); a request continuing a trace follows its parent. */
   TRACING_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
 
-  /** Bearer tokens that POST, PUT, PATCH and DELETE require (docs/security.md). */
-  API_TOKENS: list(
-    z
-      .string()
-      .min(32, "each token must be at least 32 characters (e.g. openssl rand -hex 32)")
-      .max(512, "each token must be at most 512 characters")
-      .regex(BEARER_TOKEN, `each token ${BEARER_TOKEN_CHARACTERS}`),
-  ).optional(),
-  /** `off`: run without API_TOKENS in production, writes open, on purpose. */
-  API_AUTH: z.enum(["on", "off"]).default("on"),
-  /** Per-client token bucket; `off` for benchmarks and load tests. */
-  RATE_LIMIT: z.enum(["on", "off"]).default("on"),
-  /** Sustained requests per second per client (the bucket's refill rate). */
-  RATE_LIMIT_RPS: z.coerce.number().positive().max(1_000_000).default(100),
-  /** Requests a client may send at once after being idle (the bucket's size). */
-  RATE_LIMIT_BURST: int(1, 1_000_000).default(200),
-  /** Clients whose buckets are kept at most (bounded memory; the idle and oldest go first). */
-  RATE_LIMIT_MAX_CLIENTS: int(100, 10_000_000).default(10_000),
-  /** Proxies in front of the app that append to X-Forwarded-For; 0: use the peer address. */
-  TRUST_PROXY: int(0, 10).default(0),
-  /** Origins browsers may call the API from, comma-separated, or `*`; unset: no CORS headers. */
-  CORS_ORIGINS: list(
-    z
-      .string()
-      .refine(
-        (origin) => origin === "*" || isOrigin(origin),
-        "each entry must be * or an origin such as https://app.example.com (no path, no slash)",
-      ),
-  ).optional(),
+  /** API_TOKENS, RATE_LIMIT, CORS_ORIGINS, ...: docs/security.md. */
+  ...SECURITY_VARIABLES,
 };
 
 export interface DatabaseConfig {
   /** `postgres` for a server URL, `pglite` for the embedded default. */
   driver: "postgres" | "pglite";
-  /** Connection URL without the query settings that were resolved into fields below. */
+  /**
+   * Connection URL without the query settings that were resolved into fields below, with the
+   * password of `DATABASE_PASSWORD_FILE` when set. Log it only through `redactUrl`.
+   */
   url: string | undefined;
   pgliteDataDir: string;
   poolMax: number;
@@ -187,20 +157,6 @@ export interface TracingConfig {
   sampleRatio: number;
 }
 
-/** Access control and abuse resistance of the HTTP API (docs/security.md). */
-export interface SecurityConfig {
-  /** Tokens writes require; empty: writes are open (`API_AUTH=off`, or not in production). */
-  apiTokens: readonly string[];
-  /** `API_AUTH`: `off` lets a production server start without tokens. */
-  apiAuth: "on" | "off";
-  /** Per-client token bucket; undefined: `RATE_LIMIT=off`. */
-  rateLimit: { requestsPerSecond: number; burst: number; maxClients: number } | undefined;
-  /** Proxies in front that append to `X-Forwarded-For`; 0: the peer address is the client. */
-  trustProxy: number;
-  /** Origins allowed to call from a browser (`*` for any); empty: no CORS headers. */
-  corsOrigins: readonly string[];
-}
-
 type Problem = { variable: string; message: string };
 type Source = Record<string, string | undefined>;
 
@@ -208,7 +164,7 @@ type Source = Record<string, string | undefined>;
 export function parseConfig(source: Source): Config {
   const env = validate(source);
   const problems: Problem[] = [];
-  const database = resolveDatabase(env, problems);
+  const database = resolveDatabase(env, problems, source.PGHOST || undefined);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: env.NODE_ENV,
@@ -224,20 +180,7 @@ export function parseConfig(source: Source): Config {
       databaseStats: env.METRICS_DB_STATS,
     },
     tracing: { enabled: env.TRACING_ENABLED, sampleRatio: env.TRACING_SAMPLE_RATIO },
-    security: {
-      apiTokens: env.API_TOKENS ?? [],
-      apiAuth: env.API_AUTH,
-      rateLimit:
-        env.RATE_LIMIT === "on"
-          ? {
-              requestsPerSecond: env.RATE_LIMIT_RPS,
-              burst: env.RATE_LIMIT_BURST,
-              maxClients: env.RATE_LIMIT_MAX_CLIENTS,
-            }
-          : undefined,
-      trustProxy: env.TRUST_PROXY,
-      corsOrigins: env.CORS_ORIGINS ?? [],
-    },
+    security: resolveSecurity(env),
   };
 }
 
@@ -248,22 +191,8 @@ export function parseConfig(source: Source): Config {
  */
 export function parseServerConfig(source: Source): Config {
   const config = parseConfig(source);
-  const { apiTokens, apiAuth } = config.security;
-  if (apiAuth === "off" && apiTokens.length > 0) {
-    throw new ConfigError([
-      { variable: "API_AUTH", message: "off contradicts API_TOKENS: unset one of them" },
-    ]);
-  }
-  if (config.nodeEnv === "production" && apiAuth === "on" && apiTokens.length === 0) {
-    throw new ConfigError([
-      {
-        variable: "API_TOKENS",
-        message:
-          "required with NODE_ENV=production, or POST/PUT/PATCH/DELETE are open to anyone; " +
-          "set API_AUTH=off to serve open writes on purpose",
-      },
-    ]);
-  }
+  const problems = serverSecurityProblems(config.nodeEnv, config.security);
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 
@@ -306,7 +235,12 @@ const RESOLVED_QUERY_PARAMS = [
   "statement_timeout",
 ] as const;
 
-function resolveDatabase(env: ReturnType<typeof validate>, problems: Problem[]): DatabaseConfig {
+function resolveDatabase(
+  env: ReturnType<typeof validate>,
+  problems: Problem[],
+  /** postgres.js's fallback for a URL without a host. */
+  pgHost: string | undefined,
+): DatabaseConfig {
   let url: string | undefined;
   const query = new Map<string, string>();
   if (env.DATABASE_URL) {
@@ -316,7 +250,17 @@ function resolveDatabase(env: ReturnType<typeof validate>, problems: Problem[]):
       if (value !== null) query.set(name, value);
       parsed.searchParams.delete(name);
     }
+    const passwordProblem =
+      env.DATABASE_PASSWORD_FILE && applyPasswordFile(parsed, env.DATABASE_PASSWORD_FILE);
+    if (passwordProblem) {
+      problems.push({ variable: "DATABASE_PASSWORD_FILE", message: passwordProblem });
+    }
     url = parsed.toString();
+  } else if (env.DATABASE_PASSWORD_FILE) {
+    problems.push({
+      variable: "DATABASE_PASSWORD_FILE",
+      message: "needs DATABASE_URL (the embedded database has no password)",
+    });
   }
 
   const queryInt = (name: string, variable: string): number | undefined => {
@@ -352,6 +296,22 @@ function resolveDatabase(env: ReturnType<typeof validate>, problems: Problem[]):
   }
   // verify-full without a CA verifies against Node's bundled public roots, which is what
   // managed databases with publicly signed certificates need.
+
+  if (
+    env.NODE_ENV === "production" &&
+    url &&
+    ssl === "disable" &&
+    !env.DATABASE_SSL_ALLOW_PLAINTEXT &&
+    !isLocalServer(url, pgHost)
+  ) {
+    problems.push({
+      variable: "DATABASE_SSL",
+      message:
+        "the server is not on this machine and TLS is off (sslmode disable, allow or prefer), " +
+        "so the password and the data cross the network readable: set DATABASE_SSL=verify-full " +
+        "(or require), or DATABASE_SSL_ALLOW_PLAINTEXT=true on a network you trust",
+    });
+  }
 
   return {
     driver: env.DATABASE_URL ? "postgres" : "pglite",
@@ -404,6 +364,15 @@ export function testEnv(source: Source = process.env) {
     /** Handed to child processes the tests start (the server, the migration CLI). */
     path: source.PATH ?? "",
   };
+}
+
+/**
+ * `db:doctor` settings, read here so that no other module touches `process.env`.
+ * `APP_INSTANCES`: app processes sharing the database, for the connection budget (the doctor
+ * validates it; `--instances` overrides it).
+ */
+export function doctorEnv(source: Source = process.env) {
+  return { instances: source.APP_INSTANCES || undefined };
 }
 
 /** Password-free form of a connection URL, for logs and messages. */

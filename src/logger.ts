@@ -51,10 +51,21 @@ function serializeError(error: unknown) {
   const mapped = mapDatabaseError(error);
   if (mapped instanceof DatabaseError) return mapped.toJSON();
   if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack };
+    return {
+      name: error.name,
+      message: redactUrlPasswords(error.message),
+      stack: error.stack && redactUrlPasswords(error.stack),
+    };
   }
-  return { message: String(error) };
+  return { message: redactUrlPasswords(String(error)) };
 }
+
+/**
+ * Any other error may quote a connection URL (a tool wrapping a failure in its own message, a
+ * `new URL()` of a mistyped address): its password is replaced wherever it appears in the text.
+ */
+const redactUrlPasswords = (text: string) =>
+  text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/]*@/gi, "$1***@");
 
 /** A URL with credentials, logged under a key that may carry one, without its password. */
 const redactSecretUrl = (value: unknown) =>
@@ -179,7 +190,6 @@ export interface AccessLine {
   status: number;
   durationMs: number;
 }
-
 
 /**
  * Writes access lines: 5xx at `error` ("request failed"), the others at `info` ("request

@@ -24,6 +24,7 @@
  */
 import { inspect } from "node:util";
 import { DrizzleQueryError } from "drizzle-orm";
+import { TLS_FAILURE_SUMMARIES, type TlsFailure, tlsFailureOf } from "./tls-failures.js";
 
 export interface DatabaseErrorFields {
   /** SQLSTATE (e.g. `23505`) or the driver's code for client-side failures (`ECONNREFUSED`). */
@@ -165,6 +166,28 @@ export class DatabaseTimeoutError extends DatabaseError {
 /** The server can't be reached or dropped the connection (08xxx, 57P01-57P03, socket errors). */
 export class ConnectionError extends DatabaseError {
   override name = "ConnectionError";
+}
+
+/**
+ * Refused at the TLS layer; `reason` says what to fix. A `ConnectionError`, so health checks and
+ * the HTTP 503 keep treating it as the database being unavailable.
+ */
+export class TlsError extends ConnectionError {
+  override name = "TlsError";
+  constructor(
+    readonly reason: TlsFailure,
+    fields: DatabaseErrorFields,
+    cause?: unknown,
+  ) {
+    super(TLS_FAILURE_SUMMARIES[reason], fields, cause);
+  }
+  override toJSON() {
+    return { ...super.toJSON(), reason: this.reason };
+  }
+}
+/** Class 28 (password, pg_hba.conf) or a wrong SCRAM server proof. Never holds a password. */
+export class AuthenticationError extends ConnectionError {
+  override name = "AuthenticationError";
 }
 /** No pooled connection became free within `DATABASE_POOL_TIMEOUT`. */
 export class PoolTimeoutError extends DatabaseError {
@@ -311,6 +334,12 @@ export function mapDatabaseError(error: unknown): unknown {
       return new DatabaseTimeoutError("lock", fields, cause);
     case "25P03":
       return new DatabaseTimeoutError("idle_in_transaction", fields, cause);
+    case "28P01": // invalid_password: wrong password, or none sent
+      return new AuthenticationError("password authentication failed", fields, cause);
+    case "28000": // invalid_authorization_specification: no pg_hba.conf line, unknown role, ...
+      return new AuthenticationError("connection not authorized by the server", fields, cause);
+    case "SASL_SIGNATURE_MISMATCH": // postgres.js: the server's SCRAM proof was wrong
+      return new AuthenticationError("server failed to prove it knows the password", fields, cause);
     case "57P01": // admin_shutdown: pg_terminate_backend, or the server is stopping
     case "57P02": // crash_shutdown
     case "57P03": // cannot_connect_now: starting up or in recovery
@@ -324,6 +353,9 @@ export function mapDatabaseError(error: unknown): unknown {
     code !== undefined &&
     /^[0-9A-Z]{5}$/.test(code) &&
     (typeof driver?.severity === "string" || ofQuery || /^\d/.test(code));
+  // Like socket codes, TLS codes count only on the error of a database query.
+  const tls = code && ofQuery ? tlsFailureOf(code) : undefined;
+  if (tls) return new TlsError(tls, fields, cause);
   if (
     code?.startsWith("08") ||
     (code && DRIVER_CONNECTION_CODES.has(code)) ||
