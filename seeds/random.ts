@@ -2,7 +2,7 @@
  * A small seeded PRNG (mulberry32): the same seed yields the same demo data on every machine,
  * which is what makes `db:seed` repeatable and its ids stable.
  */
-export function createRandom(seed: number) {
+export function createRandom(seed: number): Random {
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -25,5 +25,21 @@ export function createRandom(seed: number) {
     const s = hex.join("");
     return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
   };
-  return { next, int, pick, uuid };
+  /**
+   * A second generator that continues from this one's current state, so one stretch of the
+   * sequence can be replayed (the seed simulates its transfers once for the final balances and
+   * once more to write them, without holding every transfer in memory).
+   */
+  const fork = () => createRandom(state);
+  return { next, int, pick, uuid, fork };
+}
+
+export interface Random {
+  /** Uniform in [0, 1). */
+  next(): number;
+  /** Uniform whole number in [min, max]. */
+  int(min: number, max: number): number;
+  pick<T>(items: readonly T[]): T;
+  uuid(): string;
+  fork(): Random;
 }

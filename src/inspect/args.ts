@@ -98,8 +98,11 @@ function parse(args: readonly string[]) {
   });
 }
 
-/** node:util's messages run to several sentences of advice; keep the first, shortened. */
-function parseArgsMessage(error: unknown): string {
+/**
+ * node:util's messages run to several sentences of advice; keep the first, shortened. Shared
+ * by the other database tools' command lines (db:seed, db:doctor).
+ */
+export function parseArgsMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const unknown = /^Unknown option '([^']+)'/.exec(message);
   if (unknown) return `unknown option ${unknown[1]}`;
@@ -111,7 +114,7 @@ function parseArgsMessage(error: unknown): string {
   return message.split(/\.\s/)[0] ?? message;
 }
 
-function nonNegativeNumber(raw: string, flag: string): number {
+export function nonNegativeNumber(raw: string, flag: string): number {
   const value = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(value) || value < 0) {
     throw new UsageError(`${flag} must be a number of seconds >= 0, got ${JSON.stringify(raw)}`);
@@ -119,7 +122,7 @@ function nonNegativeNumber(raw: string, flag: string): number {
   return value;
 }
 
-function positiveInteger(raw: string, flag: string): number {
+export function positiveInteger(raw: string, flag: string): number {
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
     throw new UsageError(`${flag} must be a whole number >= 1, got ${JSON.stringify(raw)}`);

@@ -18,7 +18,8 @@ import type { DatabaseConfig } from "../env.js";
 /** Statistics views take no locks, but `pg_relation_size` waits behind DDL: bound that wait. */
 const LOCK_TIMEOUT_MS = 5000;
 
-export function connectForInspection(config: DatabaseConfig): postgres.Sql {
+/** `tool` names the session in pg_stat_activity: `<application_name>:<tool>`. */
+export function connectForInspection(config: DatabaseConfig, tool = "inspect"): postgres.Sql {
   if (!config.url) throw new Error("connectForInspection needs a postgres:// URL");
   const options = postgresOptions(config);
   return postgres(config.url, {
@@ -28,7 +29,7 @@ export function connectForInspection(config: DatabaseConfig): postgres.Sql {
     prepare: false,
     connection: {
       ...options.connection,
-      application_name: `${config.applicationName}:inspect`,
+      application_name: `${config.applicationName}:${tool}`,
       lock_timeout: LOCK_TIMEOUT_MS,
     },
     onnotice: () => undefined,
