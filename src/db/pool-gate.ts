@@ -44,8 +44,11 @@ export interface GateStats {
 interface Waiter {
   readonly kind: LeaseKind;
   readonly since: number;
+  /** `performance.now()` after which the waiter gets `PoolTimeoutError`. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
   admit(): void;
-  timer: NodeJS.Timeout | undefined;
+  expire(): void;
 }
 
 /**
@@ -72,6 +75,7 @@ export class PoolGate {
   private timeouts = 0;
   /** FIFO; a timed-out waiter is removed, so its slot never reaches it. */
   private readonly waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: GateOptions) {
     if (!Number.isInteger(options.max) || options.max < 1) {
@@ -85,31 +89,69 @@ export class PoolGate {
     if (this.inUse < this.max && this.waiters.length === 0) {
       this.take(kind);
       this.options.onWait?.(0, "acquired");
-      return Promise.resolve(this.lease(kind));
+      return Promise.resolve(new GateLease(this, kind));
     }
     const timeoutMs = timeoutOverride.getStore() ?? this.options.timeoutMs;
     return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = {
+      const since = performance.now();
+      this.waiters.push({
         kind,
-        since: performance.now(),
-        timer: undefined,
+        since,
+        deadline: since + timeoutMs,
+        timeoutMs,
         admit: () => {
-          clearTimeout(waiter.timer);
           this.take(kind);
-          this.options.onWait?.(performance.now() - waiter.since, "acquired");
-          resolve(this.lease(kind));
+          this.options.onWait?.(performance.now() - since, "acquired");
+          resolve(new GateLease(this, kind));
         },
-      };
-      waiter.timer = setTimeout(() => {
-        const index = this.waiters.indexOf(waiter);
-        if (index < 0) return;
-        this.waiters.splice(index, 1);
-        this.timeouts++;
-        this.options.onWait?.(performance.now() - waiter.since, "timeout");
-        reject(this.timeoutError(timeoutMs));
-      }, timeoutMs);
-      this.waiters.push(waiter);
+        expire: () => {
+          this.timeouts++;
+          this.options.onWait?.(performance.now() - since, "timeout");
+          reject(this.timeoutError(timeoutMs));
+        },
+      });
+      if (this.timer === undefined) this.arm(since + timeoutMs);
     });
+  }
+
+  /** @internal Called by a lease: hands the connection to the next waiter. */
+  release(kind: LeaseKind) {
+    this.inUse--;
+    if (kind === "transaction") this.transactions--;
+    this.waiters.shift()?.admit();
+    // Nobody left to time out: don't keep the process alive for a timer with nothing to do.
+    if (this.waiters.length === 0 && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /**
+   * One timer for all waiters, armed for the earliest deadline, rather than one per waiter: a
+   * saturated pool queues a waiter for most queries, and a timer each (created, then cleared
+   * when admitted) was the gate's main cost per query. A waiter admitted before its deadline
+   * is simply gone from the queue when the timer fires.
+   */
+  private arm(deadline: number) {
+    this.timer = setTimeout(() => this.expireDue(), Math.max(0, deadline - performance.now()));
+  }
+
+  private expireDue() {
+    this.timer = undefined;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    // Deadlines differ only under `withPoolTimeout`, so this walk is rare and short.
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i] as Waiter;
+      if (waiter.deadline <= now) {
+        this.waiters.splice(i, 1);
+        waiter.expire();
+      } else {
+        next = Math.min(next, waiter.deadline);
+        i++;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
   }
 
   stats(): GateStats {
@@ -128,19 +170,6 @@ export class PoolGate {
     if (kind === "transaction") this.transactions++;
   }
 
-  private lease(kind: LeaseKind): Lease {
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.inUse--;
-        if (kind === "transaction") this.transactions--;
-        this.waiters.shift()?.admit();
-      },
-    };
-  }
-
   /**
    * Only a heuristic: transactions holding every connection may just be slow. But when a callback
    * waits on the root db, they are what it waits for, and the hint names the fix.
@@ -153,5 +182,20 @@ export class PoolGate {
             "queries through the root db instead of its tx waits for them forever"
         : undefined,
     );
+  }
+}
+
+/** A held connection; `release` is idempotent. */
+class GateLease implements Lease {
+  private released = false;
+  constructor(
+    private readonly gate: PoolGate,
+    private readonly kind: LeaseKind,
+  ) {}
+
+  release() {
+    if (this.released) return;
+    this.released = true;
+    this.gate.release(this.kind);
   }
 }
