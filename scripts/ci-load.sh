@@ -90,8 +90,13 @@ port=$(node -e '
   server.listen(0, "127.0.0.1", () => { console.log(server.address().port); server.close(); });
 ')
 base_url="http://127.0.0.1:${port}"
+# A token of this run only: writes require one in production. k6 sends it as API_TOKEN. The
+# rate limit is off: every virtual user shares 127.0.0.1, so it would measure the limiter.
+api_token="$(node -e 'console.log(require("node:crypto").randomBytes(32).toString("hex"))')"
+export API_TOKEN="$api_token"
 # setsid: a process group of its own, so stop_server reaches node through npm and sh.
 DATABASE_URL="$database_url" NODE_ENV=production HOST=127.0.0.1 PORT="$port" \
+  API_TOKENS="$api_token" RATE_LIMIT=off \
   setsid npm start >"$SUMMARY_DIR/server.log" 2>&1 &
 server_pid=$!
 ready=""

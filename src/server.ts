@@ -1,20 +1,22 @@
 /**
  * Process entry: env -> logger -> database -> app -> listen, and a graceful shutdown.
  *
- * On the embedded database (no DATABASE_URL) pending migrations are applied and demo data is
- * seeded on start, so `npm run dev` works with nothing installed. Against a real server,
- * migrations are a deploy step (`npm run db:migrate`), never a side effect of booting.
+ * On the embedded database (no DATABASE_URL) pending migrations are applied and an empty
+ * database gets the demo data on start, so `npm run dev` works with nothing installed. Against a
+ * real server, migrations are a deploy step (`npm run db:migrate`), never a side effect of booting.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
-import { seed } from "../seeds/index.js";
-import { createDatabase } from "./db/client.js";
-import { loadServerConfig, redactUrl } from "./env.js";
+import { createDatabase, type Database } from "./db/client.js";
+import { isNewDataDir, loadSnapshot, saveSnapshot, snapshotFile } from "./db/pglite-snapshot.js";
+import { users } from "./db/schema/index.js";
+import { type Config, loadServerConfig, redactUrl } from "./env.js";
 import { createApp } from "./http/app.js";
 import { LISTENER_OPTIONS } from "./http/middleware/request-context.js";
-import { createLogger, propagatesRequestContext } from "./logger.js";
-import { migrateDatabase } from "./migrator/migrate.js";
+import { createLogger, type Logger, propagatesRequestContext } from "./logger.js";
+import { MIGRATIONS_FOLDER, migrateDatabase } from "./migrator/migrate.js";
 import { createObservability } from "./observability/index.js";
 
 async function main() {
@@ -26,20 +28,14 @@ async function main() {
       "API_TOKENS is unset: POST, PUT, PATCH and DELETE are open to anyone who can reach the port",
     );
   }
-  const database = await createDatabase(config.database, { logger });
+  const database =
+    config.database.driver === "pglite"
+      ? await openEmbeddedDatabase(config, logger)
+      : await createDatabase(config.database, { logger });
   logger.info(
     { driver: database.driver, database: redactUrl(config.database.url) },
     "database configured",
   );
-
-  if (database.driver === "pglite" && config.nodeEnv === "production") {
-    logger.warn("NODE_ENV=production on the embedded database: set DATABASE_URL for a real server");
-  }
-  if (database.driver === "pglite") {
-    await migrateDatabase(database);
-    const seeded = await seed(database.db);
-    logger.info({ seeded, dataDir: config.database.pgliteDataDir }, "embedded database ready");
-  }
 
   // Plug your error tracker in here: `onUnexpectedError` (docs/observability.md).
   const observability = await createObservability({ config, database, logger });
@@ -49,6 +45,7 @@ async function main() {
     propagateRequestContext: propagatesRequestContext(config),
     observability,
     security: config.security,
+    onSecurityEvent: (event) => observability.metrics?.countSecurityEvent(event),
   });
   const server = serve(
     {
@@ -104,6 +101,41 @@ async function main() {
     void shutdown("unhandledRejection");
   });
 }
+
+/**
+ * The embedded database, ready for the demo: migrated, with demo data if it had none. A new data
+ * directory starts as a copy of a migrated and seeded database cached by an earlier start
+ * (db/pglite-snapshot.ts), which takes a fraction of the seconds initdb, the migrations and the
+ * seed take; the first new directory after a change to the migrations or the seed builds it.
+ */
+async function openEmbeddedDatabase(config: Config, logger: Logger): Promise<Database> {
+  const { pgliteDataDir: dataDir } = config.database;
+  if (config.nodeEnv === "production") {
+    logger.warn("NODE_ENV=production on the embedded database: set DATABASE_URL for a real server");
+  }
+  const cache = isNewDataDir(dataDir)
+    ? snapshotFile({ name: "seeded", inputs: [MIGRATIONS_FOLDER, SEEDS_FOLDER] })
+    : undefined;
+  const snapshot = cache ? loadSnapshot(cache) : undefined;
+  const database = await createDatabase(config.database, { logger, pgliteSnapshot: snapshot });
+  await migrateDatabase(database);
+  const [anyUser] = await database.db.select({ id: users.id }).from(users).limit(1);
+  if (!anyUser) {
+    // Only an empty database needs the seed, so a restart doesn't load its code.
+    const { seed } = await import("../seeds/index.js");
+    logger.info({ seeded: await seed(database.db) }, "demo data loaded");
+    if (cache && database.pglite) {
+      await saveSnapshot(database.pglite, cache).catch((error: unknown) =>
+        logger.warn({ err: error }, "could not cache the seeded database; the next start seeds"),
+      );
+    }
+  }
+  logger.info({ dataDir, fromSnapshot: snapshot !== undefined }, "embedded database ready");
+  return database;
+}
+
+/** The seed's code (src/ and dist/src/ alike): part of what the cached seeded database is. */
+const SEEDS_FOLDER = fileURLToPath(new URL("../seeds/", import.meta.url));
 
 function urlOf(info: AddressInfo) {
   const host = info.family === "IPv6" ? `[${info.address}]` : info.address;

@@ -47,9 +47,17 @@ async function main() {
     await database.close();
 
     const common = { DATABASE_URL: dbUrl, DATABASE_POOL_MAX: poolMax, PATH: env.PATH ?? "" };
+    // Reads only, from one address: no write tokens, and no rate limit, which would answer
+    // most of the load with 429.
     const demo = (own: Record<string, string> = {}) => ({
       script: "dist/src/server.js",
-      env: { NODE_ENV: "production", LOG_LEVEL: "info", ...own },
+      env: {
+        NODE_ENV: "production",
+        LOG_LEVEL: "info",
+        API_AUTH: "off",
+        RATE_LIMIT: "off",
+        ...own,
+      },
     });
     // BENCH_LAYERS=1 adds the demo with one layer switched off each, to show what each costs.
     const servers: Record<string, { script: string; env: Record<string, string> }> = {

@@ -3,7 +3,8 @@
  * - a `name` tag, the route template ("GET /users/{id}"), so metrics and thresholds aggregate
  *   per endpoint instead of per URL;
  * - the statuses that are a correct answer for that call, so a deliberate 404, 409 or 422 does
- *   not count in `http_req_failed` while an unexpected one (or a 500) does.
+ *   not count in `http_req_failed` while an unexpected one (or a 500) does;
+ * - `Authorization: Bearer $API_TOKEN` when API_TOKEN is set (the server's writes require it).
  */
 
 import type { ObjectBatchRequest, Response } from "k6/http";
@@ -27,6 +28,10 @@ export interface RequestOptions {
  * const name = "GET /users/{id}";
  * sendBatch(ids.map((id) => request("GET", `/users/${id}`, { name, expect: [200] })));
  */
+const AUTHORIZATION: Record<string, string> = config.apiToken
+  ? { Authorization: `Bearer ${config.apiToken}` }
+  : {};
+
 export function request(method: string, path: string, options: RequestOptions): ObjectBatchRequest {
   const { name, expect, body, headers } = options;
   return {
@@ -34,7 +39,12 @@ export function request(method: string, path: string, options: RequestOptions): 
     url: `${config.baseUrl}${path}`,
     body: body === undefined ? null : typeof body === "string" ? body : JSON.stringify(body),
     params: {
-      headers: { Accept: "application/json", "Content-Type": "application/json", ...headers },
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        ...AUTHORIZATION,
+        ...headers,
+      },
       tags: { name },
       timeout: config.requestTimeout,
       responseCallback: http.expectedStatuses(...expect),

@@ -35,6 +35,11 @@ export function envNumber(
 export const config = {
   /** The server under test, without a trailing slash. */
   baseUrl: envString("BASE_URL", "http://localhost:3000").replace(/\/+$/, ""),
+  /**
+   * Sent as `Authorization: Bearer <token>` on every request when set: one of the server's
+   * API_TOKENS, which writes require (reads don't mind it). Unset: no Authorization header.
+   */
+  apiToken: envString("API_TOKEN", ""),
   /** Per-request timeout: a hung request counts as failed instead of holding a VU for k6's 60s. */
   requestTimeout: envString("REQUEST_TIMEOUT", "10s"),
   /** Where handleSummary writes `<script>-summary.json`; k6 does not create the directory. */

@@ -4,16 +4,14 @@
  * `testClient(app)`, typed by the routes' contracts, or `app.request(...)`).
  */
 import type { Context } from "hono";
-import { secureHeaders } from "hono/secure-headers";
 import type { Database } from "../db/client.js";
-import type { SecurityConfig } from "../env.js";
 import type { TransactionOptions } from "../db/transaction.js";
+import type { SecurityConfig } from "../env.js";
 import type { Logger } from "../logger.js";
 import { httpTracing } from "../observability/http-tracing.js";
 import type { AppObservability } from "../observability/index.js";
 import { createErrorReporter } from "../observability/report-error.js";
 import type { SecurityEventHook } from "../security/events.js";
-import { SECURE_HEADERS_OPTIONS } from "../security/headers.js";
 import { createRateLimiter } from "../security/rate-limiter.js";
 import { createTokenVerifier } from "../security/tokens.js";
 import { bodyLimit } from "./middleware/body-limit.js";
@@ -107,10 +105,6 @@ export function createApp({
       onSecurityEvent,
     }),
   );
-  // The API's own responses carry the same headers as constants (JSON_HEADERS, sendProblem).
-  const apiSecureHeaders = secureHeaders(SECURE_HEADERS_OPTIONS);
-  app.use("/openapi.json", apiSecureHeaders);
-  app.use("/metrics", apiSecureHeaders);
 
   // Chained, so that the type of `api` (the same object as `app`) accumulates every route's
   // contract: `testClient(app)` and `hc<App>` get typed inputs and responses from it.
@@ -146,7 +140,7 @@ export function createApp({
   app.onError((error, c) => {
     const { problem: body, unexpected } = toProblem(error);
     if (unexpected) reportError(error, { source: "http", requestId: c.var.requestId });
-    return sendProblem(c, body, body.status === 503 ? { "retry-after": "1" } : {});
+    return sendProblem(c, body, body.status === 503 ? { "retry-after": "1" } : undefined);
   });
   return api;
 }

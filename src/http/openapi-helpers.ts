@@ -1,5 +1,4 @@
 import type { z } from "@hono/zod-openapi";
-import { SECURITY_HEADERS } from "../security/headers.js";
 
 /** `responses` entry with a JSON body. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -14,15 +13,12 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
 
 /**
  * Headers of every JSON response: the contract's `application/json; charset=utf-8` (Hono writes
- * `application/json`) and the security headers (src/security/headers.ts).
- * `c.json(body, status, JSON_HEADERS)`: one constant plain object in place of Hono's default
- * header keeps the response's headers a plain object, which the Node adapter writes on its fast
- * path.
+ * `application/json`). `c.json(body, status, JSON_UTF8)`: replacing Hono's one default header
+ * keeps the response's headers a plain object, which the Node adapter writes on its fast path.
+ * With a second key Hono would build a WHATWG `Headers`: the x-request-id and the security
+ * headers are added by the listener's response class instead (middleware/request-context.ts).
  */
-export const JSON_HEADERS: Readonly<Record<string, string>> = {
-  "content-type": "application/json; charset=utf-8",
-  ...SECURITY_HEADERS,
-};
+export const JSON_UTF8 = { "Content-Type": "application/json; charset=utf-8" };
 
 /** Security requirement of the routes that change data: `Authorization: Bearer <token>`. */
 export const BEARER_SCHEME = "bearerAuth";

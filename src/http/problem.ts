@@ -21,7 +21,6 @@ import {
 } from "../db/errors.js";
 import { InvalidCursorError } from "../db/pagination.js";
 import { DomainError } from "../domain-errors.js";
-import { SECURITY_HEADERS } from "../security/headers.js";
 
 export interface FieldError {
   path: string;
@@ -169,13 +168,10 @@ function fromHttpException(error: HTTPException): Problem {
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
 
-/** Headers of a problem response without extra ones: a constant, like `JSON_HEADERS`. */
-const PROBLEM_HEADERS = { "content-type": PROBLEM_CONTENT_TYPE, ...SECURITY_HEADERS };
+/** Headers of a problem response without extra ones: one key, like `JSON_UTF8`. */
+const PROBLEM_HEADERS = { "content-type": PROBLEM_CONTENT_TYPE };
 
-/**
- * Writes a problem as `application/problem+json` with the security headers (headers set earlier,
- * e.g. x-request-id, stay). `headers` names are lowercase, like those of `SECURITY_HEADERS`.
- */
+/** Writes a problem as `application/problem+json` (headers set earlier, e.g. x-request-id, stay). */
 export function sendProblem(c: Context, body: Problem, headers?: Record<string, string>) {
   return c.body(
     JSON.stringify(body),

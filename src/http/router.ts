@@ -19,7 +19,7 @@ export interface AppEnv {
  * const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
  *   const user = await getUser(db, c.req.valid("param").id);
  *   if (!user) throw new NotFoundError("user"); // problems are thrown, mapped in problem.ts
- *   return c.json(toUserDto(user), 200, JSON_HEADERS); // a 201, or a missing field, won't compile
+ *   return c.json(toUserDto(user), 200, JSON_UTF8); // a 201, or a missing field, won't compile
  * };
  */
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

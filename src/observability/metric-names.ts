@@ -41,6 +41,7 @@ export const METRICS = {
   // The process
   buildInfo: "app_build_info", // gauge = 1 {version, node_version, driver}
   unexpectedErrors: "app_unexpected_errors_total", // counter {source}
+  securityEvents: "app_security_events_total", // counter {event}: refused auth, rate limit, 413
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];

@@ -15,11 +15,13 @@
  * const text = await metrics.render(); // what GET /metrics answers, as metrics.contentType
  * await metrics.close();
  */
+
 import { readFileSync } from "node:fs";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "../db/client.js";
 import type { Config } from "../env.js";
 import type { Logger } from "../logger.js";
+import { SECURITY_EVENTS, type SecurityEvent } from "../security/events.js";
 import { type ObservedDatabase, registerDatabaseMetrics } from "./database-metrics.js";
 import { METRICS } from "./metric-names.js";
 import {
@@ -60,6 +62,8 @@ export interface Metrics {
   /** One completed HTTP request; labels must already be bounded (see http-metrics.ts). */
   observeRequest(method: string, route: string, statusClass: string, seconds: number): void;
   countUnexpectedError(source: UnexpectedErrorSource): void;
+  /** A request the HTTP layer refused (src/security/events.ts). */
+  countSecurityEvent(event: SecurityEvent): void;
   /** Reads the migration state again; never throws. */
   refreshMigrations(): Promise<void>;
   /** Stops listening to the database and closes the server statistics' connection. */
@@ -109,6 +113,14 @@ export function createMetrics({
     registers,
   });
   for (const source of UNEXPECTED_ERROR_SOURCES) unexpectedErrors.labels(source).inc(0);
+
+  const securityEvents = new Counter({
+    name: METRICS.securityEvents,
+    help: "Requests refused by the HTTP layer: auth.refused, rate_limit.hit, body.too_large",
+    labelNames: ["event"],
+    registers,
+  });
+  for (const event of SECURITY_EVENTS) securityEvents.labels(event).inc(0);
 
   const httpRequests = new Counter({
     name: METRICS.httpRequests,
@@ -173,6 +185,9 @@ export function createMetrics({
     },
     countUnexpectedError(source) {
       unexpectedErrors.labels(source).inc();
+    },
+    countSecurityEvent(event) {
+      securityEvents.labels(event).inc();
     },
     refreshMigrations: () => migrationMetrics.refresh(),
     async close() {

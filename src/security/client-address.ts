@@ -41,7 +41,11 @@ export function addressKey(address: string): string {
   const groups =
     tail === undefined
       ? left
-      : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+      : [
+          ...left,
+          ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"),
+          ...right,
+        ];
   return `${groups
     .slice(0, 4)
     .map((group) => Number.parseInt(group || "0", 16).toString(16))

@@ -7,9 +7,7 @@ import type { Database } from "../../src/db/client.js";
 import { type AppDeps, createApp } from "../../src/http/app.js";
 import { LISTENER_OPTIONS } from "../../src/http/middleware/request-context.js";
 import { createLogger } from "../../src/logger.js";
-
-/** Every captured line of the current test file; checked for unexpected errors after each test. */
-export const allCapturedLogs: Record<string, unknown>[] = [];
+import { allCapturedLogs } from "./captured-logs.js";
 
 /** Log lines captured from the app, so tests can assert on them (and on their absence). */
 export function captureLogs(logLevel: "info" | "debug" = "info") {

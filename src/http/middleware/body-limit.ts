@@ -60,7 +60,7 @@ export function bodyLimit({
       problem(413, "payload_too_large", `the request body is over the limit of ${limit} bytes`),
       // Not read to its end: the rest of the body is still on the way, so the connection can't
       // carry another request.
-      drained ? {} : { connection: "close" },
+      drained ? undefined : { connection: "close" },
     );
   };
 
@@ -72,10 +72,12 @@ export function bodyLimit({
     const body = c.req.raw.body;
     if (!body) return next();
 
-    const reader: Reader = body.getReader();
     if (declared !== undefined) {
-      return refuse(c, limit, declared <= budget && (await discard(reader, budget, drainTimeoutMs)));
+      const drained =
+        declared <= budget && (await discard(body.getReader(), budget, drainTimeoutMs));
+      return refuse(c, limit, drained);
     }
+    const reader: Reader = body.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
     for (;;) {

@@ -6,8 +6,8 @@
  * The client is the bearer token when the request carries a valid one (every holder of a token
  * shares its budget, wherever they connect from), else the connection's address (`clientAddress`;
  * IPv6 by /64). An invalid token counts against the address: sending random tokens earns no
- * fresh budget. `/health/*` and `/metrics` are exempt: load balancers and Prometheus poll them
- * from a few addresses, and an instance must not look unhealthy because its proxy is busy.
+ * fresh budget. `/health/*` is exempt: load balancers poll it, possibly from the address all
+ * proxied traffic comes from, and an instance must not look down because its proxy is busy.
  *
  * The first refusal of a run is logged at info as `event: "rate_limit.hit"` (a flood writes one
  * line, not one per request); every refusal goes to `onSecurityEvent`.
@@ -33,7 +33,7 @@ export interface RateLimitMiddlewareOptions {
   onSecurityEvent?: SecurityEventHook | undefined;
 }
 
-const isExempt = (path: string) => path.startsWith("/health/") || path === "/metrics";
+const isExempt = (path: string) => path.startsWith("/health/");
 
 export function rateLimit({
   limiter,

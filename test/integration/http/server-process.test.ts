@@ -14,7 +14,13 @@ const testDb = useTestDatabase();
 
 function startServer(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    env: { PATH: testEnv().path, NODE_ENV: "production", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: testEnv().path,
+      NODE_ENV: "production",
+      LOG_LEVEL: "info",
+      API_AUTH: "off",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -178,3 +178,33 @@ describe("createObservability", () => {
     expect(sampleValue(samples, METRICS.migrationsApplied)).toBeGreaterThan(0);
   });
 });
+
+describe("security events in /metrics", () => {
+  it("counts a write refused for want of a token", async () => {
+    const logs = captureLogs();
+    const metrics = createMetrics({
+      database: testDb.database,
+      config: parseConfig({ NODE_ENV: "test" }),
+      logger: logs.logger,
+      serverStats: false,
+      migrations: async () => ({ applied: 0, pending: 0, lastAppliedAt: undefined }),
+    });
+    closing.push(metrics);
+    const hono = createApp({
+      database: testDb.database,
+      logger: logs.logger,
+      observability: { metrics },
+      security: { apiTokens: ["t".repeat(40)] },
+      onSecurityEvent: (event) => metrics.countSecurityEvent(event),
+    });
+    const refused = await hono.request("/users", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "nobody@example.com", name: "N" }),
+    });
+    expect(refused.status).toBe(401);
+    const samples = await scrape(hono);
+    expect(sampleValue(samples, METRICS.securityEvents, { event: "auth.refused" })).toBe(1);
+    expect(sampleValue(samples, METRICS.securityEvents, { event: "rate_limit.hit" })).toBe(0);
+  });
+});

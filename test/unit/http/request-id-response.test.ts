@@ -1,6 +1,7 @@
 /**
- * `x-request-id` written by `RequestIdResponse` (the listener's response class) on every kind of
- * response the Node adapter produces, once; and by `setHeader` on a listener without it.
+ * `x-request-id` and the security headers, written by `RequestIdResponse` (the listener's response
+ * class) on every kind of response the Node adapter produces, once each; and on a listener
+ * without it, by `setHeader` and hono/secure-headers.
  */
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,8 +15,10 @@ import {
 } from "../../../src/http/middleware/request-context.js";
 import type { AppEnv } from "../../../src/http/router.js";
 import { createLogger } from "../../../src/logger.js";
+import { SECURITY_HEADERS } from "../../../src/security/headers.js";
 
 const JSON_UTF8 = { "Content-Type": "application/json; charset=utf-8" };
+const OWN_POLICY = "default-src 'self'";
 
 function app() {
   const logger = createLogger({ logLevel: "silent", nodeEnv: "test" });
@@ -32,6 +35,9 @@ function app() {
       c.header("x-request-id", "set-by-handler");
       return c.json({ ok: true });
     })
+    .get("/own-policy", (c) =>
+      c.html("<p>page</p>", 200, { "Content-Security-Policy": "default-src 'self'" }),
+    )
     .get(
       "/stream",
       () =>
@@ -60,9 +66,17 @@ async function listen(server: Server) {
   return (server.address() as AddressInfo).port;
 }
 
+interface RawResponse {
+  status: number;
+  ids: string[];
+  /** Every value sent for `name` (lowercase), in order: one, unless duplicated. */
+  all(name: string): string[];
+  body: string;
+}
+
 /** The raw response header lines, so that a duplicate can't hide behind `Headers` joining. */
 function get(port: number, path: string, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; ids: string[]; body: string }>((resolve, reject) => {
+  return new Promise<RawResponse>((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path, headers }, (res) => {
       let body = "";
       res.setEncoding("utf8");
@@ -70,12 +84,14 @@ function get(port: number, path: string, headers: Record<string, string> = {}) {
         body += chunk;
       });
       res.on("end", () => {
-        const ids: string[] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          if (res.rawHeaders[i]?.toLowerCase() === "x-request-id")
-            ids.push(res.rawHeaders[i + 1] ?? "");
-        }
-        resolve({ status: res.statusCode ?? 0, ids, body });
+        const all = (name: string) => {
+          const values: string[] = [];
+          for (let i = 0; i < res.rawHeaders.length; i += 2) {
+            if (res.rawHeaders[i]?.toLowerCase() === name) values.push(res.rawHeaders[i + 1] ?? "");
+          }
+          return values;
+        };
+        resolve({ status: res.statusCode ?? 0, ids: all("x-request-id"), all, body });
       });
     });
     req.on("error", reject);
@@ -108,6 +124,15 @@ describe.each([
     const generated = await get(await port, path);
     expect(generated.ids).toHaveLength(1);
     expect(generated.ids[0]).toMatch(UUID);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      expect(generated.all(name), name).toEqual([value]);
+    }
+  });
+
+  it("leaves a handler's own security header alone", async () => {
+    const res = await get(await port, "/own-policy");
+    expect(res.all("content-security-policy")).toEqual(["default-src 'self'"]);
+    expect(res.all("x-content-type-options")).toEqual(["nosniff"]);
   });
 
   it("leaves a handler's own x-request-id alone", async () => {
@@ -130,6 +155,15 @@ describe("RequestIdResponse on Node's own calls", () => {
       } else if (req.url === "/own-object") response.writeHead(200, { "X-Request-Id": "own" });
       else if (req.url === "/own-flat") response.writeHead(200, ["X-Request-Id", "own"]);
       else if (req.url === "/own-set") response.setHeader("X-Request-Id", "own");
+      else if (req.url === "/own-policy-object") {
+        response.writeHead(200, {
+          "Content-Security-Policy": OWN_POLICY,
+          "Content-Type": "text/plain",
+        });
+      } else if (req.url === "/own-policy-flat") {
+        response.writeHead(200, ["Content-Security-Policy", OWN_POLICY]);
+      } else if (req.url === "/own-policy-set")
+        response.setHeader("CONTENT-SECURITY-POLICY", OWN_POLICY);
       // Otherwise nothing: `end` writes the head implicitly.
       response.end("done");
     }).listen(0, "127.0.0.1"),
@@ -152,7 +186,29 @@ describe("RequestIdResponse on Node's own calls", () => {
     },
   );
 
+  it.each(["/reason", "/flat", "/set-first", "/implicit"])(
+    "adds each security header once on %s",
+    async (path) => {
+      const res = await get(await port, path);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+        expect(res.all(name), name).toEqual([value]);
+      }
+    },
+  );
+
+  it.each(["/own-policy-object", "/own-policy-flat", "/own-policy-set"])(
+    "leaves the response's own security header alone, in any spelling, on %s",
+    async (path) => {
+      const res = await get(await port, path);
+      expect(res.all("content-security-policy")).toEqual([OWN_POLICY]);
+      expect(res.all("x-content-type-options")).toEqual(["nosniff"]);
+      expect(res.ids).toEqual(["raw-1"]);
+    },
+  );
+
   it("adds nothing to a response the request context never saw", async () => {
-    expect((await get(await port, "/untracked")).ids).toEqual([]);
+    const res = await get(await port, "/untracked");
+    expect(res.ids).toEqual([]);
+    expect(res.all("x-content-type-options")).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
 import type { testClient } from "hono/testing";
 import { describe, expectTypeOf, it } from "vitest";
 import type { App } from "../../../src/http/app.js";
-import { JSON_HEADERS } from "../../../src/http/openapi-helpers.js";
+import { JSON_UTF8 } from "../../../src/http/openapi-helpers.js";
 import type { AppRouteHandler } from "../../../src/http/router.js";
 import type * as users from "../../../src/http/routes/users/users.routes.js";
 
@@ -26,14 +26,14 @@ describe("typed route handlers", () => {
   it("accept the declared response and give the parsed inputs their types", () => {
     const handler: GetUser = (c) => {
       expectTypeOf(c.req.valid("param")).toEqualTypeOf<{ id: string }>();
-      return c.json(user, 200, JSON_HEADERS);
+      return c.json(user, 200, JSON_UTF8);
     };
     expectTypeOf(handler).toBeFunction();
   });
 
   it("reject a status or a body the contract doesn't declare", () => {
     // @ts-expect-error GET /users/{id} declares no 201
-    const wrongStatus: GetUser = (c) => c.json(user, 201, JSON_HEADERS);
+    const wrongStatus: GetUser = (c) => c.json(user, 201, JSON_UTF8);
     // @ts-expect-error a user without its timestamps is not the declared body
     const missingField: GetUser = (c) => c.json({ id: user.id, email: "", name: "" }, 200);
     // @ts-expect-error the route has no JSON body to read

@@ -9,7 +9,7 @@ import {
 import { getUser } from "../../../db/repositories/users.js";
 import type { Account as AccountRow } from "../../../db/schema/index.js";
 import { NotFoundError } from "../../../domain-errors.js";
-import { JSON_HEADERS } from "../../openapi-helpers.js";
+import { JSON_UTF8 } from "../../openapi-helpers.js";
 import type { AppRouteHandler } from "../../router.js";
 import { toIso } from "../../schemas.js";
 import { toTransferDto } from "../transfers/transfers.handlers.js";
@@ -31,13 +31,13 @@ export function createAccountsHandlers({ db }: AccountsDeps) {
   const create: AppRouteHandler<typeof routes.create> = async (c) => {
     const account = await createAccount(db, c.req.valid("json"));
     c.header("Location", `/accounts/${account.id}`);
-    return c.json(toAccountDto(account), 201, JSON_HEADERS);
+    return c.json(toAccountDto(account), 201, JSON_UTF8);
   };
 
   const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
     const account = await getAccount(db, c.req.valid("param").id);
     if (!account) throw new NotFoundError("account");
-    return c.json(toAccountDto(account), 200, JSON_HEADERS);
+    return c.json(toAccountDto(account), 200, JSON_UTF8);
   };
 
   const listOfUser: AppRouteHandler<typeof routes.listOfUser> = async (c) => {
@@ -45,7 +45,7 @@ export function createAccountsHandlers({ db }: AccountsDeps) {
     const items = await listUserAccounts(db, id);
     // An empty list is ambiguous: tell "no accounts" from "no such user".
     if (items.length === 0 && !(await getUser(db, id))) throw new NotFoundError("user");
-    return c.json({ items: items.map(toAccountDto) }, 200, JSON_HEADERS);
+    return c.json({ items: items.map(toAccountDto) }, 200, JSON_UTF8);
   };
 
   const listTransfers: AppRouteHandler<typeof routes.listTransfers> = async (c) => {
@@ -57,7 +57,7 @@ export function createAccountsHandlers({ db }: AccountsDeps) {
     return c.json(
       { items: page.items.map(toTransferDto), nextCursor: page.nextCursor },
       200,
-      JSON_HEADERS,
+      JSON_UTF8,
     );
   };
 

@@ -49,5 +49,8 @@ export const listTransfers = createRoute({
   tags: ["accounts"],
   summary: "Transfers in or out of an account, newest first (keyset pagination)",
   request: { params: IdParam, query: Pagination },
-  responses: { 200: json(pageOf(Transfer), "A page of transfers"), ...problems(400, 404, 429, 503) },
+  responses: {
+    200: json(pageOf(Transfer), "A page of transfers"),
+    ...problems(400, 404, 429, 503),
+  },
 });

@@ -1,9 +1,8 @@
 /** The health routes' handlers, each typed by its contract in `health.routes.ts`. */
 import type { Database } from "../../../db/client.js";
-import { JSON_HEADERS } from "../../openapi-helpers.js";
+import { JSON_UTF8 } from "../../openapi-helpers.js";
 import { PROBLEM_CONTENT_TYPE, problem } from "../../problem.js";
 import type { AppRouteHandler } from "../../router.js";
-import { SECURITY_HEADERS } from "../../../security/headers.js";
 import type * as routes from "./health.routes.js";
 
 /** How long readiness waits for `SELECT 1`: answer within the contract's "about a second". */
@@ -15,7 +14,7 @@ export interface HealthDeps {
 
 export function createHealthHandlers({ database }: HealthDeps) {
   const live: AppRouteHandler<typeof routes.live> = (c) =>
-    c.json({ status: "ok" as const }, 200, JSON_HEADERS);
+    c.json({ status: "ok" as const }, 200, JSON_UTF8);
 
   const ready: AppRouteHandler<typeof routes.ready> = async (c) => {
     try {
@@ -23,7 +22,7 @@ export function createHealthHandlers({ database }: HealthDeps) {
       return c.json(
         { status: "ok" as const, checks: { database: { status: "ok" as const, latencyMs } } },
         200,
-        JSON_HEADERS,
+        JSON_UTF8,
       );
     } catch (error) {
       c.var.logger.warn({ requestId: c.var.requestId, err: error }, "readiness check failed");
@@ -32,11 +31,7 @@ export function createHealthHandlers({ database }: HealthDeps) {
         ...problem(503, "service_unavailable", "the database did not answer in time"),
         checks: { database: { status: "error" as const } },
       };
-      return c.json(body, 503, {
-        ...SECURITY_HEADERS,
-        "content-type": PROBLEM_CONTENT_TYPE,
-        "retry-after": "1",
-      });
+      return c.json(body, 503, { "Content-Type": PROBLEM_CONTENT_TYPE, "retry-after": "1" });
     }
   };
 

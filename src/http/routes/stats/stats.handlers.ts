@@ -1,7 +1,7 @@
 /** The stats route's handler, typed by its contract in `stats.routes.ts`. */
 import type { AppDatabase } from "../../../db/client.js";
 import { getStats } from "../../../db/repositories/stats.js";
-import { JSON_HEADERS } from "../../openapi-helpers.js";
+import { JSON_UTF8 } from "../../openapi-helpers.js";
 import type { AppRouteHandler } from "../../router.js";
 import type * as routes from "./stats.routes.js";
 
@@ -11,7 +11,7 @@ export interface StatsDeps {
 
 export function createStatsHandlers({ db }: StatsDeps) {
   const totals: AppRouteHandler<typeof routes.totals> = async (c) =>
-    c.json(await getStats(db), 200, JSON_HEADERS);
+    c.json(await getStats(db), 200, JSON_UTF8);
 
   return { totals };
 }

@@ -4,7 +4,7 @@ import { createTransfer, getTransfer } from "../../../db/repositories/transfers.
 import type { Transfer as TransferRow } from "../../../db/schema/index.js";
 import type { TransactionOptions } from "../../../db/transaction.js";
 import { NotFoundError } from "../../../domain-errors.js";
-import { JSON_HEADERS } from "../../openapi-helpers.js";
+import { JSON_UTF8 } from "../../openapi-helpers.js";
 import type { AppRouteHandler } from "../../router.js";
 import { toIso } from "../../schemas.js";
 import type * as routes from "./transfers.routes.js";
@@ -34,13 +34,13 @@ export function createTransfersHandlers({ db, transactionOptions }: TransfersDep
       transactionOptions(c.var.requestId),
     );
     c.header("Location", `/transfers/${transfer.id}`);
-    return c.json(toTransferDto(transfer), 201, JSON_HEADERS);
+    return c.json(toTransferDto(transfer), 201, JSON_UTF8);
   };
 
   const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
     const transfer = await getTransfer(db, c.req.valid("param").id);
     if (!transfer) throw new NotFoundError("transfer");
-    return c.json(toTransferDto(transfer), 200, JSON_HEADERS);
+    return c.json(toTransferDto(transfer), 200, JSON_UTF8);
   };
 
   return { create, getOne };

@@ -13,8 +13,7 @@ import {
 } from "../../../db/repositories/users.js";
 import { type User as UserRow, users } from "../../../db/schema/index.js";
 import { NotFoundError } from "../../../domain-errors.js";
-import { SECURITY_HEADERS } from "../../../security/headers.js";
-import { JSON_HEADERS } from "../../openapi-helpers.js";
+import { JSON_UTF8 } from "../../openapi-helpers.js";
 import type { AppRouteHandler } from "../../router.js";
 import { toIso } from "../../schemas.js";
 import type * as routes from "./users.routes.js";
@@ -35,7 +34,7 @@ export function createUsersHandlers({ db }: UsersDeps) {
   const create: AppRouteHandler<typeof routes.create> = async (c) => {
     const user = await createUser(db, c.req.valid("json"));
     c.header("Location", `/users/${user.id}`);
-    return c.json(toUserDto(user), 201, JSON_HEADERS);
+    return c.json(toUserDto(user), 201, JSON_UTF8);
   };
 
   const list: AppRouteHandler<typeof routes.list> = async (c) => {
@@ -43,7 +42,7 @@ export function createUsersHandlers({ db }: UsersDeps) {
     return c.json(
       { items: page.items.map(toUserDto), nextCursor: page.nextCursor },
       200,
-      JSON_HEADERS,
+      JSON_UTF8,
     );
   };
 
@@ -51,24 +50,24 @@ export function createUsersHandlers({ db }: UsersDeps) {
     const { users: rows } = c.req.valid("json");
     // All or nothing: one transaction; a duplicate (stored or in the batch) is a 409.
     const { count } = await bulkInsert(db, users, rows);
-    return c.json({ inserted: count }, 201, JSON_HEADERS);
+    return c.json({ inserted: count }, 201, JSON_UTF8);
   };
 
   const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
     const user = await getUser(db, c.req.valid("param").id);
     if (!user) throw new NotFoundError("user");
-    return c.json(toUserDto(user), 200, JSON_HEADERS);
+    return c.json(toUserDto(user), 200, JSON_UTF8);
   };
 
   const update: AppRouteHandler<typeof routes.update> = async (c) => {
     const user = await updateUser(db, c.req.valid("param").id, c.req.valid("json"));
     if (!user) throw new NotFoundError("user");
-    return c.json(toUserDto(user), 200, JSON_HEADERS);
+    return c.json(toUserDto(user), 200, JSON_UTF8);
   };
 
   const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
     if (!(await deleteUser(db, c.req.valid("param").id))) throw new NotFoundError("user");
-    return c.body(null, 204, SECURITY_HEADERS);
+    return c.body(null, 204);
   };
 
   return { create, list, bulkCreate, getOne, update, remove };

@@ -51,7 +51,10 @@ export const update = createRoute({
   security: requiresToken,
   summary: "Update a user's email and/or name",
   request: { params: IdParam, ...jsonBody(UpdateUser) },
-  responses: { 200: json(User, "The updated user"), ...problems(400, 401, 404, 409, 413, 429, 503) },
+  responses: {
+    200: json(User, "The updated user"),
+    ...problems(400, 401, 404, 409, 413, 429, 503),
+  },
 });
 
 export const remove = createRoute({
