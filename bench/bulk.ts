@@ -17,10 +17,10 @@ import postgres from "postgres";
 import { bulkInsert } from "../src/db/bulk.js";
 import { createDatabase } from "../src/db/client.js";
 import { encodeRows, planCopy } from "../src/db/copy.js";
-import { migrateDatabase } from "../src/migrator/migrate.js";
 import { users } from "../src/db/schema/index.js";
 import { withTransaction } from "../src/db/transaction.js";
 import { parseConfig } from "../src/env.js";
+import { migrateDatabase } from "../src/migrator/migrate.js";
 import { createScratchDatabase, fmt, interleaved, median, table } from "./harness.js";
 
 // biome-ignore lint/style/noProcessEnv: bench harness

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { migrateDatabaseUrl } from "../src/migrator/migrate.js";
 import { type DatabaseConfig, parseConfig } from "../src/env.js";
+import { migrateDatabaseUrl } from "../src/migrator/migrate.js";
 
 // biome-ignore lint/style/noProcessEnv: bench harness
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
