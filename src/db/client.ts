@@ -32,6 +32,7 @@ import { instrumentPostgres } from "./driver/postgres.js";
 import { DatabaseEvents, type DatabaseListener, type PoolStats } from "./events.js";
 import { type PingResult, pingPglite, pingPostgres } from "./health.js";
 import { checkDrizzle } from "./internals/drizzle.js";
+import { isNewDataDir } from "./pglite-snapshot.js";
 import { PoolGate } from "./pool-gate.js";
 import { isMultiHost, newConnectionCounters, postgresOptions } from "./postgres-options.js";
 import { createQueryObserver, type QueryMetricsSnapshot } from "./query-log.js";
@@ -73,6 +74,11 @@ export interface CreateDatabaseOptions {
   logger?: Logger | undefined;
   /** Overrides `poolMax` (tools that need a single connection). */
   max?: number;
+  /**
+   * PGlite only: when `pgliteDataDir` holds no database yet, start from this data directory
+   * tarball (`pglite-snapshot.ts`) instead of running initdb. Ignored otherwise.
+   */
+  pgliteSnapshot?: Blob | undefined;
 }
 
 export async function createDatabase(
@@ -150,7 +156,8 @@ export async function createDatabase(
 
   const dataDir = config.pgliteDataDir;
   if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  const snapshot = isNewDataDir(dataDir) ? options.pgliteSnapshot : undefined;
+  const pglite = await PGlite.create(dataDir, snapshot ? { loadDataDir: snapshot } : {});
   const db = drizzlePglite({
     client: instrumentPglite(pglite, context) as unknown as PGlite,
     schema,

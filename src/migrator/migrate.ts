@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import type { Database } from "../db/client.js";
-import { saveSnapshot, snapshotFile } from "../db/pglite-snapshot.js";
+import { initdbSnapshot, loadSnapshot, saveSnapshot, snapshotFile } from "../db/pglite-snapshot.js";
 import type { DatabaseConfig } from "../env.js";
 import {
   connectForMigrations,
@@ -64,7 +64,9 @@ export async function migrateDatabase(database: Database, options: Options = {})
 export async function migratedPgliteSnapshot(): Promise<string> {
   const file = snapshotFile({ name: "migrated", inputs: [MIGRATIONS_FOLDER] });
   if (existsSync(file)) return file;
-  const pglite = await PGlite.create("memory://");
+  const pglite = await PGlite.create("memory://", {
+    loadDataDir: loadSnapshot(await initdbSnapshot()),
+  });
   try {
     await migrateUp(pgliteMigrationConnection(pglite), { folder: MIGRATIONS_FOLDER });
     await saveSnapshot(pglite, file);

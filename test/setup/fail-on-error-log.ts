@@ -1,5 +1,5 @@
 import { afterEach, expect } from "vitest";
-import { allCapturedLogs } from "./app.js";
+import { allCapturedLogs } from "./captured-logs.js";
 
 // An error the app logged as unexpected (a bug surfacing as a 500) fails the test that caused
 // it, even when the test only looked at the status code.

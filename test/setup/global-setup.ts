@@ -6,12 +6,15 @@
  *      With CI=true this fallback is an error instead: CI must never silently skip.
  * For a real server it migrates a template database once; every test file then clones its
  * own database from it (`CREATE DATABASE ... TEMPLATE`, see test-database.ts), dropped at the end.
+ * Either way it makes sure the PGlite snapshots exist (src/db/pglite-snapshot.ts): an embedded
+ * test database loads one instead of running initdb and the migrations (seconds each).
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
+import { initdbSnapshot } from "../../src/db/pglite-snapshot.js";
 import { parseConfig, redactUrl, testEnv } from "../../src/env.js";
-import { migrateDatabaseUrl } from "../../src/migrator/migrate.js";
+import { migrateDatabaseUrl, migratedPgliteSnapshot } from "../../src/migrator/migrate.js";
 import type { TestDatabaseInfo } from "./test-database.js";
 
 declare module "vitest" {
@@ -48,14 +51,18 @@ export default async function globalSetup(project: TestProject) {
       adminUrl: undefined,
       template: undefined,
       runId,
+      pgliteSnapshots: await pgliteSnapshots(),
     });
     return;
   }
 
   const template = `test_tpl_${runId}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  let snapshots: Promise<TestDatabaseInfo["pgliteSnapshots"]>;
   try {
     await admin.unsafe(`create database "${template}"`);
+    // Built while the template migrates: files also test the embedded database (usePglite).
+    snapshots = pgliteSnapshots();
     await migrateDatabaseUrl(
       parseConfig({ DATABASE_URL: withDatabase(adminUrl, template) }).database,
     );
@@ -63,7 +70,13 @@ export default async function globalSetup(project: TestProject) {
     await admin.end();
   }
   console.info(`\n[test database] ${source}: ${redactUrl(adminUrl)} (template ${template})\n`);
-  project.provide("testDatabase", { source, adminUrl, template, runId });
+  project.provide("testDatabase", {
+    source,
+    adminUrl,
+    template,
+    runId,
+    pgliteSnapshots: await snapshots,
+  });
 
   return async () => {
     const cleanup = postgres(adminUrl, { max: 1, onnotice: () => undefined });
@@ -78,6 +91,18 @@ export default async function globalSetup(project: TestProject) {
       await stopContainer?.();
     }
   };
+}
+
+/** The snapshots' files; without them (a read-only node_modules, say) files run initdb themselves. */
+async function pgliteSnapshots(): Promise<TestDatabaseInfo["pgliteSnapshots"]> {
+  try {
+    return { initdb: await initdbSnapshot(), migrated: await migratedPgliteSnapshot() };
+  } catch (error) {
+    console.warn(
+      `[test database] no PGlite snapshots, each file builds its own database: ${error}`,
+    );
+    return undefined;
+  }
 }
 
 async function startContainer() {

@@ -1,13 +1,16 @@
 /**
  * Per-file databases. On a real server each call clones the migrated template
  * (`CREATE DATABASE ... TEMPLATE`, tens of milliseconds) so files run in parallel without
- * sharing rows; on PGlite each call is a fresh in-memory database with the migrations applied.
+ * sharing rows; on PGlite each call is a fresh in-memory database loaded from the run's
+ * migrated snapshot (global-setup.ts), which is the same database as initdb plus the
+ * migrations, in a fraction of the time.
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, inject } from "vitest";
-import { createDatabase, type Database } from "../../src/db/client.js";
-import { parseConfig } from "../../src/env.js";
+import { type CreateDatabaseOptions, createDatabase, type Database } from "../../src/db/client.js";
+import { loadSnapshot } from "../../src/db/pglite-snapshot.js";
+import { type DatabaseConfig, parseConfig } from "../../src/env.js";
 import { migrateDatabase } from "../../src/migrator/migrate.js";
 import { withDatabase } from "./global-setup.js";
 
@@ -16,6 +19,11 @@ export interface TestDatabaseInfo {
   adminUrl: string | undefined;
   template: string | undefined;
   runId: string;
+  /**
+   * PGlite snapshot files (src/db/pglite-snapshot.ts), whatever the suite runs on: a database
+   * fresh from initdb, and one with the migrations applied. Undefined if they couldn't be made.
+   */
+  pgliteSnapshots: { initdb: string; migrated: string } | undefined;
 }
 
 export interface TestDatabase {
@@ -40,8 +48,7 @@ export async function createTestDatabase(env: Record<string, string> = {}): Prom
   const { adminUrl, template, runId } = info();
   if (!adminUrl || !template) {
     const config = parseConfig({ PGLITE_DATA_DIR: "memory://", NODE_ENV: "test", ...env });
-    const database = await createDatabase(config.database);
-    await migrateDatabase(database);
+    const database = await openMigratedPglite(config.database);
     return { database, url: undefined, drop: () => database.close() };
   }
   const name = `test_db_${runId}_${randomBytes(4).toString("hex")}`;
@@ -61,6 +68,26 @@ export async function createTestDatabase(env: Record<string, string> = {}): Prom
       );
     },
   };
+}
+
+/**
+ * A migrated embedded database for `config`, a new PGlite one (`memory://` or an empty folder):
+ * loaded from the run's migrated snapshot, or, without one, created and migrated here.
+ *
+ * @example
+ * const config = parseConfig({ PGLITE_DATA_DIR: "memory://", DATABASE_LOG_QUERIES: "true" });
+ * const database = await openMigratedPglite(config.database, { logger });
+ */
+export async function openMigratedPglite(
+  config: DatabaseConfig,
+  options: CreateDatabaseOptions = {},
+): Promise<Database> {
+  const file = info().pgliteSnapshots?.migrated;
+  const snapshot = file ? loadSnapshot(file) : undefined;
+  if (file && !snapshot) throw new Error(`the run's PGlite snapshot ${file} is gone`);
+  const database = await createDatabase(config, { ...options, pgliteSnapshot: snapshot });
+  if (!snapshot) await migrateDatabase(database);
+  return database;
 }
 
 /** `createTestDatabase` for the current file: created before its tests, dropped after. */

@@ -11,7 +11,7 @@ import {
 import type { users as usersTable } from "../../../src/db/schema/index.js";
 import { parseConfig } from "../../../src/env.js";
 import { createLogger, type Logger } from "../../../src/logger.js";
-import { migrateDatabase } from "../../../src/migrator/migrate.js";
+import { openMigratedPglite } from "../../setup/test-database.js";
 
 /** The server process id behind `db` (a transaction's connection, when `db` is a `tx`). */
 export async function backendPid(db: AppDatabase | AppTransaction): Promise<number> {
@@ -79,11 +79,10 @@ export function useDatabaseOn(
 export function usePglite(env: Record<string, string> = {}, logger?: Logger) {
   let database: Database | undefined;
   beforeAll(async () => {
-    database = await createDatabase(
+    database = await openMigratedPglite(
       parseConfig({ PGLITE_DATA_DIR: "memory://", NODE_ENV: "test", ...env }).database,
       { logger },
     );
-    await migrateDatabase(database);
   });
   afterAll(async () => {
     await database?.close();
