@@ -60,6 +60,11 @@ const serverSchema = {
   /** Where the embedded database (PGlite) keeps its files when DATABASE_URL is unset. */
   PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
   DATABASE_POOL_MAX: int(1, 1000).default(10),
+  /**
+   * Queries sent on one connection before the first answers (postgres.js pipelining); 1 = one
+   * at a time. A transaction always has its connection to itself.
+   */
+  DATABASE_PIPELINE: int(1, 100).default(4),
   /** Seconds to wait for a new connection. */
   DATABASE_CONNECT_TIMEOUT: int(1, 600).optional(),
   /** Seconds an idle pooled connection is kept. */
@@ -116,6 +121,8 @@ export interface DatabaseConfig {
   url: string | undefined;
   pgliteDataDir: string;
   poolMax: number;
+  /** Queries in flight per connection (`DATABASE_PIPELINE`). */
+  pipeline: number;
   connectTimeoutSeconds: number;
   idleTimeoutSeconds: number;
   maxLifetimeSeconds: number;
@@ -318,6 +325,7 @@ function resolveDatabase(
     url,
     pgliteDataDir: env.PGLITE_DATA_DIR,
     poolMax: env.DATABASE_POOL_MAX,
+    pipeline: env.DATABASE_PIPELINE,
     connectTimeoutSeconds:
       env.DATABASE_CONNECT_TIMEOUT ?? queryInt("connect_timeout", "DATABASE_URL") ?? 10,
     idleTimeoutSeconds: env.DATABASE_IDLE_TIMEOUT,

@@ -32,6 +32,7 @@ import { instrumentPostgres } from "./driver/postgres.js";
 import { DatabaseEvents, type DatabaseListener, type PoolStats } from "./events.js";
 import { type PingResult, pingPglite, pingPostgres } from "./health.js";
 import { checkDrizzle } from "./internals/drizzle.js";
+import { checkPostgresPatch } from "./internals/postgres.js";
 import { isNewDataDir } from "./pglite-snapshot.js";
 import { PoolGate } from "./pool-gate.js";
 import { isMultiHost, newConnectionCounters, postgresOptions } from "./postgres-options.js";
@@ -101,6 +102,7 @@ export async function createDatabase(
   const max = config.driver === "pglite" ? 1 : (options.max ?? config.poolMax);
   const gate = new PoolGate({
     max,
+    depth: pipelineDepth(config, logger),
     timeoutMs: config.poolTimeoutMs,
     onWait: (waitMs, outcome) => {
       if (events.active) events.emit("poolWait", { waitMs, outcome });
@@ -135,13 +137,14 @@ export async function createDatabase(
       pglite: undefined,
       ping: (timeoutMs = 1000) => pingPostgres(pool, timeoutMs),
       poolStats: () => {
-        const { inUse, waiting, longestWaitMs, timeouts } = gate.stats();
+        const { inUse, inFlight, waiting, longestWaitMs, timeouts } = gate.stats();
         return {
           driver: "postgres",
           max,
           open: counters ? counters.open : null,
           idle: counters ? Math.max(0, counters.open - inUse) : null,
           inUse,
+          inFlight,
           waiting,
           longestWaitMs,
           opened: counters ? counters.opened : null,
@@ -172,7 +175,7 @@ export async function createDatabase(
     pglite,
     ping: (timeoutMs = 1000) => pingPglite(pglite, timeoutMs),
     poolStats: () => {
-      const { inUse, waiting, longestWaitMs, timeouts } = gate.stats();
+      const { inUse, inFlight, waiting, longestWaitMs, timeouts } = gate.stats();
       const open = closed ? 0 : 1;
       return {
         driver: "pglite",
@@ -180,6 +183,7 @@ export async function createDatabase(
         open,
         idle: Math.max(0, open - inUse),
         inUse,
+        inFlight,
         waiting,
         longestWaitMs,
         opened: 1,
@@ -194,6 +198,23 @@ export async function createDatabase(
       await pglite.close();
     },
   };
+}
+
+/**
+ * Queries per connection the gate admits: `DATABASE_PIPELINE` on postgres.js when the installed
+ * copy carries the busy-queue patch (internals/postgres.ts), else 1. PGlite runs one query at a
+ * time whatever it is sent, so queueing more in it would only hide the wait from the gate.
+ */
+function pipelineDepth(config: DatabaseConfig, logger: Logger | undefined) {
+  if (config.driver === "pglite" || config.pipeline === 1) return 1;
+  const installed = checkPostgresPatch();
+  if (installed.queuePatched) return config.pipeline;
+  logger?.warn(
+    { postgres: installed.version, DATABASE_PIPELINE: config.pipeline },
+    "postgres.js lacks the template's busy-queue patch (patches/; applied by `npm install`, " +
+      "skipped by --ignore-scripts): running one query per connection, without pipelining",
+  );
+  return 1;
 }
 
 export { withPoolTimeout } from "./pool-gate.js";

@@ -83,8 +83,13 @@ export interface PoolStats {
   readonly open: number | null;
   /** Open connections not serving a query or transaction. */
   readonly idle: number | null;
-  /** Callers holding a connection: a running query, or a transaction for its whole life. */
+  /** Connections serving a query, or held by a transaction for its whole life. */
   readonly inUse: number;
+  /**
+   * Queries and transactions admitted right now; above `inUse` when queries share connections
+   * (`DATABASE_PIPELINE`).
+   */
+  readonly inFlight: number;
   /** Callers waiting for a connection right now. */
   readonly waiting: number;
   /** The longest current wait, in ms (0 when nobody waits). */

@@ -1,18 +1,21 @@
 /**
- * The template's own admission to the connection pool: at most `max` callers hold a connection
- * at once (a query on the root db holds one while it runs, a transaction for its whole life), the
- * rest wait in FIFO order for at most `timeoutMs`, then get `PoolTimeoutError`.
+ * The template's own admission to the connection pool: at most `max × depth` queries run at once
+ * (`depth` per connection, pipelined by postgres.js), a transaction holds a whole connection's
+ * worth (`depth`) for its life, and the rest wait in FIFO order for at most `timeoutMs`, then
+ * get `PoolTimeoutError`.
  *
  * Why our own gate in front of postgres.js's pool: postgres.js has no bound on the wait for a
  * connection (a query waits forever behind a saturated pool; a transaction callback that queries
- * the root db deadlocks itself, porsager/postgres#893), no statistics, and when every connection
- * is busy it pipelines more queries onto them, behind whatever slow query each one runs. With
- * this gate the driver never has more callers than connections, so each admitted caller finds a
- * connection of its own, and the gate is where waiting is bounded, counted and measured: all
- * through documented behaviour (`max`, `sql.begin`), nothing of postgres.js's internals.
+ * the root db deadlocks itself, porsager/postgres#893) and no statistics, and when every
+ * connection is busy it pipelines up to 100 queries onto each, behind whatever slow query each
+ * one runs. The gate keeps what pays of pipelining (several queries per network write and round
+ * trip; `DATABASE_PIPELINE`, 1 turns it off) and bounds the rest: with at most `depth` queries
+ * per connection admitted, and a transaction counted as a full connection, postgres.js always
+ * has a connection with room, so no admitted caller waits inside postgres.js where nothing
+ * times out. Waiting happens here, bounded, counted and measured.
  *
  * @example
- * const gate = new PoolGate({ max: 10, timeoutMs: 5_000 });
+ * const gate = new PoolGate({ max: 10, depth: 4, timeoutMs: 5_000 });
  * const lease = await gate.acquire("query");
  * try { await runQuery(); } finally { lease.release(); }
  */
@@ -27,7 +30,10 @@ export interface Lease {
 }
 
 export interface GateOptions {
+  /** Connections. */
   max: number;
+  /** Queries admitted per connection (pipelined by postgres.js); 1 = one query per connection. */
+  depth?: number;
   timeoutMs: number;
   /** Called when a wait ends, admitted or timed out (metrics). */
   onWait?: (waitMs: number, outcome: "acquired" | "timeout") => void;
@@ -35,7 +41,10 @@ export interface GateOptions {
 
 export interface GateStats {
   max: number;
+  /** Connections serving a query or held by a transaction. */
   inUse: number;
+  /** Queries and transactions admitted (more than `inUse` when queries are pipelined). */
+  inFlight: number;
   waiting: number;
   longestWaitMs: number;
   timeouts: number;
@@ -43,6 +52,8 @@ export interface GateStats {
 
 interface Waiter {
   readonly kind: LeaseKind;
+  /** What it takes of the gate's capacity: 1 for a query, `depth` for a transaction. */
+  readonly permits: number;
   readonly since: number;
   /** `performance.now()` after which the waiter gets `PoolTimeoutError`. */
   readonly deadline: number;
@@ -70,7 +81,11 @@ export function withPoolTimeout<T>(timeoutMs: number, work: () => Promise<T>): P
 
 export class PoolGate {
   readonly max: number;
-  private inUse = 0;
+  readonly depth: number;
+  /** `max × depth`: what all admitted callers may take together. */
+  private readonly capacity: number;
+  private used = 0;
+  private queries = 0;
   private transactions = 0;
   private timeouts = 0;
   /** FIFO; a timed-out waiter is removed, so its slot never reaches it. */
@@ -81,12 +96,23 @@ export class PoolGate {
     if (!Number.isInteger(options.max) || options.max < 1) {
       throw new RangeError("the pool gate needs max >= 1");
     }
+    const depth = options.depth ?? 1;
+    if (!Number.isInteger(depth) || depth < 1) {
+      throw new RangeError("the pool gate needs depth >= 1");
+    }
     this.max = options.max;
+    this.depth = depth;
+    this.capacity = options.max * depth;
+  }
+
+  private permitsOf(kind: LeaseKind) {
+    return kind === "transaction" ? this.depth : 1;
   }
 
   /** Resolves with a lease once a connection is free; rejects with `PoolTimeoutError`. */
   acquire(kind: LeaseKind): Promise<Lease> {
-    if (this.inUse < this.max && this.waiters.length === 0) {
+    const permits = this.permitsOf(kind);
+    if (this.used + permits <= this.capacity && this.waiters.length === 0) {
       this.take(kind);
       this.options.onWait?.(0, "acquired");
       return Promise.resolve(new GateLease(this, kind));
@@ -96,6 +122,7 @@ export class PoolGate {
       const since = performance.now();
       this.waiters.push({
         kind,
+        permits,
         since,
         deadline: since + timeoutMs,
         timeoutMs,
@@ -116,13 +143,26 @@ export class PoolGate {
 
   /** @internal Called by a lease: hands the connection to the next waiter. */
   release(kind: LeaseKind) {
-    this.inUse--;
+    this.used -= this.permitsOf(kind);
     if (kind === "transaction") this.transactions--;
-    this.waiters.shift()?.admit();
+    else this.queries--;
+    this.admitWaiting();
     // Nobody left to time out: don't keep the process alive for a timer with nothing to do.
     if (this.waiters.length === 0 && this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+  }
+
+  /**
+   * FIFO: a transaction at the head waits for a whole connection's worth; queries behind it wait
+   * with it rather than starve it.
+   */
+  private admitWaiting() {
+    for (let head = this.waiters[0]; head && this.used + head.permits <= this.capacity; ) {
+      this.waiters.shift();
+      head.admit();
+      head = this.waiters[0];
     }
   }
 
@@ -151,14 +191,19 @@ export class PoolGate {
         i++;
       }
     }
-    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+    // An expired transaction at the head may have held back queries that fit.
+    this.admitWaiting();
+    if (next !== Number.POSITIVE_INFINITY && this.waiters.length > 0) this.arm(next);
   }
 
   stats(): GateStats {
     const oldest = this.waiters[0];
+    // postgres.js gives a query an idle connection before it pipelines onto a busy one.
+    const inUse = this.transactions + Math.min(this.queries, this.max - this.transactions);
     return {
       max: this.max,
-      inUse: this.inUse,
+      inUse,
+      inFlight: this.queries + this.transactions,
       waiting: this.waiters.length,
       longestWaitMs: oldest ? Math.round(performance.now() - oldest.since) : 0,
       timeouts: this.timeouts,
@@ -166,8 +211,9 @@ export class PoolGate {
   }
 
   private take(kind: LeaseKind) {
-    this.inUse++;
+    this.used += this.permitsOf(kind);
     if (kind === "transaction") this.transactions++;
+    else this.queries++;
   }
 
   /**

@@ -12,11 +12,12 @@ import { users } from "../../../src/db/schema/index.js";
 import { preparedStatement } from "../../../src/db/statements.js";
 import { withTransaction } from "../../../src/db/transaction.js";
 import { NEEDS_SERVER, onRealServer, useTestDatabase } from "../../setup/test-database.js";
-import { sleep, useDatabaseOn, usePglite } from "./helpers.js";
+import { backendPid, sleep, useDatabaseOn, usePglite } from "./helpers.js";
 
 const testDb = useTestDatabase();
 const poolOfTwo = useDatabaseOn(() => testDb.url, {
   DATABASE_POOL_MAX: "2",
+  DATABASE_PIPELINE: "2",
   DATABASE_POOL_TIMEOUT: "400",
 });
 const pglite = usePglite({ DATABASE_POOL_TIMEOUT: "300" });
@@ -124,7 +125,10 @@ describe.skipIf(!onRealServer())(
       const database = poolOfTwo();
       const before = database.poolStats();
       const { waits } = await recording(database, async () => {
-        const slow = [1, 2].map(() => database.db.execute(sql`select pg_sleep(0.6)`).then(() => 0));
+        // Two connections, two queries each (DATABASE_PIPELINE=2): the fifth waits.
+        const slow = [1, 2, 3, 4].map(() =>
+          database.db.execute(sql`select pg_sleep(0.6)`).then(() => 0),
+        );
         const waiting = database.db.execute(sql`select 'late'`).catch((e: unknown) => e);
         await sleep(200);
         expect(database.poolStats()).toMatchObject({
@@ -133,6 +137,7 @@ describe.skipIf(!onRealServer())(
           open: 2,
           idle: 0,
           inUse: 2,
+          inFlight: 4,
           waiting: 1,
         });
         expect(database.poolStats().longestWaitMs).toBeGreaterThanOrEqual(150);
@@ -145,6 +150,36 @@ describe.skipIf(!onRealServer())(
       expect(after.opened).toBeGreaterThanOrEqual(2);
       expect(waits.filter((w) => w.outcome === "timeout")).toHaveLength(1);
       expect(waits.find((w) => w.outcome === "timeout")?.waitMs).toBeGreaterThanOrEqual(390);
+    });
+
+    it("gives a transaction a connection of its own: queries wait in the gate, not in postgres.js", async () => {
+      const database = poolOfTwo();
+      const { db } = database;
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const pids: number[] = [];
+      // Both connections held by transactions: postgres.js would queue a query with no bound.
+      const transactions = [1, 2].map(() =>
+        withTransaction(db, async (tx) => {
+          pids.push(await backendPid(tx));
+          await held;
+        }),
+      );
+      await sleep(100);
+      expect(database.poolStats()).toMatchObject({ inUse: 2, inFlight: 2 });
+      const started = performance.now();
+      const late = await db.execute(sql`select 'late'`).catch((e: unknown) => e);
+      expect(mapDatabaseError(late)).toBeInstanceOf(PoolTimeoutError);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      release();
+      await Promise.all(transactions);
+      expect(new Set(pids).size).toBe(2);
+      // And a transaction waiting behind pipelined queries gets in once a connection is free.
+      const queries = [1, 2, 3, 4].map(() => db.execute(sql`select pg_sleep(0.1)`));
+      await expect(withTransaction(db, (tx) => tx.execute(sql`select 1`))).resolves.toBeDefined();
+      await Promise.all(queries);
     });
 
     it("counts connections closed by the server", async () => {

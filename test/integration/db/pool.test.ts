@@ -23,7 +23,9 @@ import {
   within,
 } from "./helpers.js";
 
-const POOL = { DATABASE_POOL_MAX: "1", DATABASE_POOL_TIMEOUT: "300" };
+// One query per connection (no pipelining: pool-stats.test.ts and the gate's unit tests cover
+// it), so that a slow query holds a connection the way a transaction does.
+const POOL = { DATABASE_POOL_MAX: "1", DATABASE_PIPELINE: "1", DATABASE_POOL_TIMEOUT: "300" };
 /** The hint a pool timeout carries when every connection was held by a transaction. */
 const heldByTransactions = (max: number) =>
   `every connection (${max}) is held by a transaction callback; a callback that queries ` +
@@ -32,6 +34,7 @@ const testDb = useTestDatabase(POOL);
 const pglite = usePglite({ DATABASE_POOL_TIMEOUT: "300" });
 const poolOfTwo = useDatabaseOn(() => testDb.url, {
   DATABASE_POOL_MAX: "2",
+  DATABASE_PIPELINE: "1",
   DATABASE_POOL_TIMEOUT: "300",
 });
 

@@ -25,10 +25,12 @@ import { NEEDS_SERVER, onRealServer, useTestDatabase } from "../../setup/test-da
 import { barrier, sleep, useDatabaseOn, usePglite, userRows, within } from "../db/helpers.js";
 import { parseMetrics, sampleValue } from "./helpers.js";
 
-const POOL = { DATABASE_POOL_MAX: "2", DATABASE_POOL_TIMEOUT: "10000" };
+// One query per connection, so that a slow query holds a connection (pipelining: pool-stats.test.ts).
+const POOL = { DATABASE_POOL_MAX: "2", DATABASE_PIPELINE: "1", DATABASE_POOL_TIMEOUT: "10000" };
 const testDb = useTestDatabase(POOL);
 const tightPool = useDatabaseOn(() => testDb.url, {
   DATABASE_POOL_MAX: "1",
+  DATABASE_PIPELINE: "1",
   DATABASE_POOL_TIMEOUT: "200",
 });
 const shortStatements = useDatabaseOn(() => testDb.url, { DATABASE_STATEMENT_TIMEOUT: "100" });

@@ -46,6 +46,7 @@ const IDLE_POOL: PoolStats = {
   open: 0,
   idle: 0,
   inUse: 0,
+  inFlight: 0,
   waiting: 0,
   longestWaitMs: 0,
   opened: 0,
