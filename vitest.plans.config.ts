@@ -7,5 +7,11 @@ import base from "./vitest.config.js";
  * settings, with only these files (mergeConfig would append to the suite's include list).
  */
 export default defineConfig({
-  test: { ...base.test, include: ["test/plans/**/*.test.ts"], exclude: ["**/node_modules/**"] },
+  test: {
+    ...base.test,
+    // The suite's projects would run the suite's files instead of these.
+    projects: undefined,
+    include: ["test/plans/**/*.test.ts"],
+    exclude: ["**/node_modules/**"],
+  },
 });

@@ -10,9 +10,14 @@
  * so a stale snapshot is never loaded; the one it replaces is deleted.
  *
  * @example
- * const file = snapshotFile({ name: "migrated", inputs: [MIGRATIONS_FOLDER] });
- * const snapshot = loadSnapshot(file) ?? (await buildAndSave(file));
+ * const file = snapshotFile({ name: "seeded", inputs: [MIGRATIONS_FOLDER, SEEDS_FOLDER] });
+ * const snapshot = loadSnapshot(file); // undefined until a first run saves it
  * const database = await createDatabase(config, { pgliteSnapshot: snapshot });
+ * if (!snapshot && database.pglite) {
+ *   await migrateDatabase(database);
+ *   await seed(database.db);
+ *   await saveSnapshot(database.pglite, file);
+ * }
  */
 import { createHash, randomBytes } from "node:crypto";
 import {
