@@ -4,7 +4,8 @@
 #   1. build, create a fresh database on the local PostgreSQL, migrate and seed it;
 #   2. start `npm start` on a free port and wait for /health/ready;
 #   3. run loadtests/smoke.ts, then loadtests/load.ts for LOAD_DURATION at LOAD_RATE;
-#   4. check the summaries: the money invariant verified and held, every threshold passed.
+#   4. check the summaries: the money invariant verified and held, every threshold passed, and
+#      the number of distinct prepared statements bounded (PREPARED_STATEMENT_LIMIT, 40).
 # Any failure fails the run: k6 exits non-zero on a crossed threshold or a violated invariant.
 # The server is stopped and the database dropped however the run ends. The k6 summaries (JSON)
 # and the server log are left in $SUMMARY_DIR for CI to keep.
@@ -115,12 +116,32 @@ if [[ -z "$ready" ]]; then
   exit 1
 fi
 
+# Statement hygiene: every named prepared statement stays on the server for its connection's
+# life, one per distinct SQL text, so the count must stay at the app's number of query shapes
+# however many distinct ids and amounts the load sends (a value spliced into SQL would add one
+# per request). The server counts them (db_prepared_statements on /metrics).
+prepared_statements() {
+  curl -fs --max-time 5 "$base_url/metrics" | awk '$1 == "db_prepared_statements" { print $2 }'
+}
+check_prepared() {
+  local count
+  count="$(prepared_statements)"
+  echo "ci-load: $count distinct prepared statements after the $1 (limit $prepared_limit)"
+  if [[ -z "$count" ]] || (( count > prepared_limit )); then
+    echo "ci-load: prepared statements unbounded or unknown after the $1" >&2
+    exit 1
+  fi
+}
+prepared_limit="${PREPARED_STATEMENT_LIMIT:-40}"
+
 step "smoke test"
 BASE_URL="$base_url" node scripts/run-k6.mjs smoke --quiet
+check_prepared "smoke test"
 
 step "load test: $load_rate iterations/s for $load_duration"
 BASE_URL="$base_url" RATE="$load_rate" DURATION="$load_duration" \
   node scripts/run-k6.mjs load --quiet
+check_prepared "load test"
 
 step "summaries"
 node scripts/check-load-summary.mjs \

@@ -36,6 +36,11 @@ export interface QueryEvent {
   readonly error?: unknown;
   /** Sent inside a transaction (on its reserved connection). */
   readonly inTransaction: boolean;
+  /**
+   * Sent as a named prepared statement, which the server keeps for the connection's life
+   * (postgres.js with `DATABASE_PREPARE`, or a `.prepare(name)`d query); PGlite: always false.
+   */
+  readonly prepared: boolean;
 }
 
 /** A wait for a pooled connection (a root query or a transaction), once it ended. */

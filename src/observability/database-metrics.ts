@@ -94,6 +94,9 @@ function followingCounter(
   });
 }
 
+/** Where `db_prepared_statements` stops counting: far above any sane app's statement count. */
+const MAX_TRACKED_STATEMENTS = 10_000;
+
 /** Registers the data layer's metrics on `registry` and listens; returns the unsubscribe. */
 export function registerDatabaseMetrics(
   registry: Registry,
@@ -230,6 +233,21 @@ export function registerDatabaseMetrics(
   }
   for (const reason of ["serialization", "deadlock"]) retries.labels(reason).inc(0);
 
+  // Every named prepared statement stays on the server for its connection's life, one per
+  // distinct text: a value spliced into SQL instead of bound makes this grow with traffic.
+  // Bounded itself, so that such a bug can't also grow this process's memory.
+  const preparedTexts = new Set<string>();
+  new Gauge({
+    name: METRICS.preparedStatements,
+    help:
+      "Distinct statement texts this process has sent as named prepared statements (each kept " +
+      `by every connection that ran it); counting stops at ${MAX_TRACKED_STATEMENTS}`,
+    registers,
+    collect() {
+      this.set(preparedTexts.size);
+    },
+  });
+
   // Every statement passes here: children are looked up once per operation, not per call
   // (prom-client hashes the label set on each `labels()`).
   const perOperation = new Map<
@@ -248,6 +266,9 @@ export function registerDatabaseMetrics(
       }
       series.duration.observe(event.durationMs / 1000);
       series.rows.inc(event.rows ?? 0);
+      if (event.prepared && preparedTexts.size < MAX_TRACKED_STATEMENTS) {
+        preparedTexts.add(event.sql);
+      }
       if (slowQueryMs > 0 && event.durationMs >= slowQueryMs) {
         slowQueries.labels(event.operation).inc();
       }

@@ -19,6 +19,7 @@ export const METRICS = {
   queryRows: "db_query_rows_total", // counter {operation}
   queryErrors: "db_query_errors_total", // counter {sqlstate_class, error}
   slowQueries: "db_slow_queries_total", // counter {operation}
+  preparedStatements: "db_prepared_statements", // gauge: distinct statement texts prepared
   // Transactions
   transactions: "db_transactions_total", // counter {outcome: commit|rollback}
   transactionDurationSeconds: "db_transaction_duration_seconds", // histogram {outcome}

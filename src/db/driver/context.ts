@@ -37,6 +37,7 @@ export function reportQuery(
   startedAt: number,
   started: number,
   inTransaction: boolean,
+  prepared: boolean,
   rows: number | undefined,
   error?: unknown,
 ) {
@@ -49,6 +50,7 @@ export function reportQuery(
     durationMs: performance.now() - started,
     rows,
     inTransaction,
+    prepared,
     ...(error === undefined ? {} : { error }),
   });
 }

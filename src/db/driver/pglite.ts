@@ -80,10 +80,11 @@ async function timed<T>(
   try {
     const result = await run();
     const rows = result.rows.length || (result.affectedRows ?? 0);
-    reportQuery(context, text, params ?? [], startedAt, started, inTransaction, rows);
+    reportQuery(context, text, params ?? [], startedAt, started, inTransaction, false, rows);
     return result;
   } catch (error) {
-    reportQuery(context, text, params ?? [], startedAt, started, inTransaction, undefined, error);
+    const args = [startedAt, started, inTransaction, false, undefined, error] as const;
+    reportQuery(context, text, params ?? [], ...args);
     throw error;
   }
 }

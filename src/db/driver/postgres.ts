@@ -167,10 +167,10 @@ async function runQuery(
       prepare,
     });
     const result: unknown = await (values ? query.values() : query);
-    reportQuery(context, text, params, startedAt, started, !!activity, rowCount(result));
+    reportQuery(context, text, params, startedAt, started, !!activity, prepare, rowCount(result));
     return result;
   } catch (error) {
-    reportQuery(context, text, params, startedAt, started, !!activity, undefined, error);
+    reportQuery(context, text, params, startedAt, started, !!activity, prepare, undefined, error);
     throw error;
   } finally {
     if (activity) {
@@ -198,7 +198,8 @@ async function copyFrom(
     settled = true;
     connection.inFlight--;
     connection.idleSince = performance.now();
-    reportQuery(context, command, [], startedAt, started, true, error ? undefined : rows, error);
+    const count = error ? undefined : rows;
+    reportQuery(context, command, [], startedAt, started, true, false, count, error);
   };
   try {
     const stream = await tx.unsafe(command).writable();

@@ -11,6 +11,7 @@ const event = {
   durationMs: 3.14678,
   rows: 1 as number | undefined,
   inTransaction: false,
+  prepared: false,
 };
 
 describe("createQueryObserver", () => {

@@ -79,6 +79,7 @@ const query = {
   durationMs: 4,
   rows: 1 as number | undefined,
   inTransaction: false,
+  prepared: false,
 };
 
 describe("createMetrics", () => {
@@ -116,6 +117,18 @@ describe("createMetrics", () => {
     expect(sampleValue(samples, METRICS.poolConnections, { state: "idle" })).toBeUndefined();
     expect(sampleValue(samples, METRICS.poolConnections, { state: "in_use" })).toBe(0);
     expect(sampleValue(samples, METRICS.poolConnectionsOpened)).toBe(0);
+  });
+
+  it("counts distinct prepared statement texts, not executions or unprepared ones", async () => {
+    const { database, scrape } = setup();
+    for (let i = 0; i < 5; i++) database.emit("query", { ...query, prepared: true });
+    database.emit("query", {
+      ...query,
+      sql: "select * from accounts where id = $1",
+      prepared: true,
+    });
+    database.emit("query", { ...query, sql: "select 1", prepared: false });
+    expect(sampleValue(await scrape(), METRICS.preparedStatements)).toBe(2);
   });
 
   it("times queries by operation, counts rows and slow ones at the query log's threshold", async () => {

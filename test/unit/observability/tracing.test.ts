@@ -29,6 +29,7 @@ const query = {
   durationMs: 12.5,
   rows: 1 as number | undefined,
   inTransaction: false,
+  prepared: false,
 };
 
 const millis = ([seconds, nanos]: [number, number]) => seconds * 1e3 + nanos / 1e6;
