@@ -1,0 +1,62 @@
+/**
+ * The owner-scoped routes (`/me/*`) act for the user their bearer token names (a per-user
+ * token, src/security/actor-tokens.ts): this middleware checks it and sets `actingUserId`, or
+ * answers 401 problem+json with a `WWW-Authenticate` challenge before anything touches the
+ * database. Without `ACTOR_TOKEN_SECRET` no token is valid, so every request is refused.
+ *
+ * @example
+ * router.use("/me/*", requireActorToken({ verifier, trustProxy: 0 }));
+ */
+import type { MiddlewareHandler } from "hono";
+import type { ActorTokenVerifier } from "../../security/actor-tokens.js";
+import type { SecurityEventHook } from "../../security/events.js";
+import { bearerToken } from "../../security/tokens.js";
+import { problem, sendProblem } from "../problem.js";
+import { clientAddress, requestHeader } from "../request-info.js";
+import type { AppEnv } from "../router.js";
+
+export interface RequireActorTokenOptions {
+  /** Undefined: no secret configured, every request is refused. */
+  verifier: ActorTokenVerifier | undefined;
+  trustProxy: number;
+  onSecurityEvent?: SecurityEventHook | undefined;
+}
+
+export function requireActorToken({
+  verifier,
+  trustProxy,
+  onSecurityEvent,
+}: RequireActorTokenOptions): MiddlewareHandler<AppEnv> {
+  return function requireActorTokenMiddleware(c, next) {
+    const header = requestHeader(c, "authorization");
+    const token = bearerToken(header);
+    const userId = token === undefined ? undefined : verifier?.verify(token);
+    if (userId !== undefined) {
+      c.set("actingUserId", userId);
+      return next();
+    }
+    const reason = header === undefined ? "missing" : token === undefined ? "malformed" : "invalid";
+    onSecurityEvent?.("auth.refused");
+    c.var.logger.warn(
+      {
+        event: "auth.refused",
+        requestId: c.var.requestId,
+        reason,
+        method: c.req.method,
+        client: clientAddress(c, trustProxy),
+      },
+      "owner-scoped read refused: no valid per-user token",
+    );
+    const challenge =
+      reason === "missing"
+        ? "Bearer"
+        : `Bearer error="${reason === "malformed" ? "invalid_request" : "invalid_token"}"`;
+    return Promise.resolve(
+      sendProblem(
+        c,
+        problem(401, "unauthorized", "this route requires Authorization: Bearer <per-user token>"),
+        { "www-authenticate": challenge },
+      ),
+    );
+  };
+}
