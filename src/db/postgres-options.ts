@@ -59,7 +59,11 @@ export function postgresOptions(
           : { rejectUnauthorized: true, ...(config.sslCa ? { ca: config.sslCa } : {}) },
     connection: {
       application_name: config.applicationName,
-      ...(config.statementTimeoutMs > 0 ? { statement_timeout: config.statementTimeoutMs } : {}),
+      // PgBouncer refuses a startup parameter it doesn't know ("unsupported startup parameter"):
+      // behind it, the timeout is the role's (ALTER ROLE ... SET statement_timeout).
+      ...(config.statementTimeoutMs > 0 && config.pooler === "none"
+        ? { statement_timeout: config.statementTimeoutMs }
+        : {}),
     },
     onnotice: (notice) => logger?.debug({ notice: notice.message }, "postgres notice"),
   };

@@ -15,6 +15,7 @@
 import type { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import { createDatabase, postgresOptions } from "../db/client.js";
+import { refuseBehindTransactionPooler } from "../db/pooler.js";
 import type { DatabaseConfig } from "../env.js";
 
 export type Row = Record<string, unknown>;
@@ -41,6 +42,11 @@ export async function connectForMigrations(config: DatabaseConfig): Promise<Migr
     return pgliteConnection(database.pglite, () => database.close());
   }
   if (!config.url) throw new Error("database.url is required for the postgres driver");
+  refuseBehindTransactionPooler(
+    config,
+    "Migrations (a session advisory lock, session settings)",
+    "set MIGRATION_DATABASE_URL to PostgreSQL itself (not PgBouncer), as docs/scaling.md shows",
+  );
   const sql = postgres(config.url, {
     ...postgresOptions(config),
     max: 1,

@@ -5,7 +5,7 @@
  * request leaving the app's origin, no Content-Security-Policy violation and no console error.
  *
  * Without Chromium the test is skipped locally and fails in CI (CI=true), saying so;
- * `scripts/ci-browser.sh` installs it.
+ * `scripts/ci-packages.sh` installs it.
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -32,7 +32,7 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-const MISSING = `no Chromium at ${CHROMIUM} (install it with scripts/ci-browser.sh)`;
+const MISSING = `no Chromium at ${CHROMIUM} (install it with scripts/ci-packages.sh)`;
 const available = existsSync(CHROMIUM);
 const { ci } = testEnv();
 const skipped = !available && !ci;
