@@ -6,6 +6,7 @@
 #   3. run loadtests/smoke.ts, then loadtests/load.ts for LOAD_DURATION at LOAD_RATE;
 #   4. check the summaries: the money invariant verified and held, every threshold passed, and
 #      the number of distinct prepared statements bounded (PREPARED_STATEMENT_LIMIT, 40).
+#   5. verify the audit log the load wrote (`npm run db:audit -- --verify`).
 # Any failure fails the run: k6 exits non-zero on a crossed threshold or a violated invariant.
 # The server is stopped and the database dropped however the run ends. The k6 summaries (JSON)
 # and the server log are left in $SUMMARY_DIR for CI to keep.
@@ -146,3 +147,8 @@ check_prepared "load test"
 step "summaries"
 node scripts/check-load-summary.mjs \
   "$SUMMARY_DIR/smoke-summary.json" "$SUMMARY_DIR/load-summary.json"
+
+# The load's concurrent transfers all went through the audit triggers: one unbroken hash chain,
+# every trigger on, every balance equal to its last entry (docs/security.md, "Audit log").
+step "audit log"
+DATABASE_URL="$database_url" npm run -s db:audit -- --verify

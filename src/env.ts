@@ -4,16 +4,20 @@
  * `parseConfig(source)` is pure — tests feed it plain objects — and throws one `ConfigError`
  * naming every bad variable. `loadConfig()` is the process entry points' wrapper around it.
  *
- * Precedence for connection settings, highest first:
- *   1. an explicit variable (`DATABASE_SSL`, `DATABASE_APPLICATION_NAME`, ...),
- *   2. the same setting in the `DATABASE_URL` query (`sslmode`, `application_name`,
- *      `connect_timeout`, `statement_timeout`, ...),
- *   3. the default below.
+ * The database's variables and how they resolve (URL query, password file, TLS) live in
+ * src/db/config.ts, the security ones in src/security/config.ts, the cache's in
+ * src/cache/config.ts; this module validates them all at once.
  */
-import { readFileSync } from "node:fs";
 import { createEnv } from "@t3-oss/env-core";
 import { z } from "zod";
-import { applyPasswordFile, isLocalServer } from "./db/connection-url.js";
+import { CACHE_VARIABLES, type CacheConfig, resolveCache } from "./cache/config.js";
+import {
+  type ConfigProblem,
+  DATABASE_VARIABLES,
+  type DatabaseConfig,
+  resolveDatabase,
+  resolveMigrationDatabase,
+} from "./db/config.js";
 import {
   resolveSecurity,
   SECURITY_VARIABLES,
@@ -25,8 +29,7 @@ export type { SecurityConfig } from "./security/config.js";
 
 export const NODE_ENVS = ["development", "test", "production"] as const;
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export const SSL_MODES = ["disable", "require", "verify-full"] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+export { type DatabaseConfig, SSL_MODES, type SslMode } from "./db/config.js";
 
 /** Thrown by `parseConfig`; its message names every invalid variable and never a value. */
 export class ConfigError extends Error {
@@ -53,44 +56,11 @@ const serverSchema = {
   /** Request ids on the query log's lines too; `auto` weighs the cost, see ADR 0005. */
   LOG_REQUEST_CONTEXT: z.enum(["auto", "on", "off"]).default("auto"),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** Server processes sharing the database: the connection budget checked at start (and by db:doctor). */
+  APP_INSTANCES: int(1, 10_000).default(1),
 
-  DATABASE_URL: z
-    .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
-    .optional(),
-  /** Where the embedded database (PGlite) keeps its files when DATABASE_URL is unset. */
-  PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
-  DATABASE_POOL_MAX: int(1, 1000).default(10),
-  /**
-   * Queries sent on one connection before the first answers (postgres.js pipelining); 1 = one
-   * at a time. A transaction always has its connection to itself.
-   */
-  DATABASE_PIPELINE: int(1, 100).default(4),
-  /** Seconds to wait for a new connection. */
-  DATABASE_CONNECT_TIMEOUT: int(1, 600).optional(),
-  /** Seconds an idle pooled connection is kept. */
-  DATABASE_IDLE_TIMEOUT: int(0, 86_400).default(20),
-  /** Seconds after which a connection is retired (lets PgBouncer/failover rebalance). */
-  DATABASE_MAX_LIFETIME: int(0, 86_400).default(1800),
-  /** Milliseconds; 0 disables. Applied per connection as `statement_timeout`. */
-  DATABASE_STATEMENT_TIMEOUT: int(0, 86_400_000).optional(),
-  /** Milliseconds a query or transaction waits for a free pooled connection before failing. */
-  DATABASE_POOL_TIMEOUT: int(1, 600_000).default(5_000),
-  DATABASE_APPLICATION_NAME: z.string().min(1).max(63).optional(),
-  DATABASE_SSL: z.enum(SSL_MODES).optional(),
-  /** PEM file with the CA that signed the server certificate (verify-full). */
-  DATABASE_SSL_CA: z.string().min(1).optional(),
-  /** `true`: let a production process talk to a remote server without TLS (docs/security.md). */
-  DATABASE_SSL_ALLOW_PLAINTEXT: bool.default(false),
-  /** File holding DATABASE_URL's password: a Docker or Kubernetes secret (docs/security.md). */
-  DATABASE_PASSWORD_FILE: z.string().min(1).optional(),
-  /** Named prepared statements; turn off behind PgBouncer in transaction mode. */
-  DATABASE_PREPARE: bool.default(true),
-  /** Queries slower than this (ms) are logged at warn. */
-  DATABASE_SLOW_QUERY_MS: int(0, 86_400_000).default(500),
-  /** Log bound parameters with queries. Development only: they may hold personal data. */
-  DATABASE_LOG_PARAMS: bool.default(false),
-  /** Log every query at debug level (duration, rows). */
-  DATABASE_LOG_QUERIES: bool.default(false),
+  /** DATABASE_*, PGLITE_DATA_DIR, MIGRATION_DATABASE_URL: src/db/config.ts. */
+  ...DATABASE_VARIABLES,
 
   /** Serve Prometheus metrics on `GET /metrics` (same port as the API). */
   METRICS_ENABLED: bool.default(true),
@@ -109,34 +79,9 @@ const serverSchema = {
 
   /** API_TOKENS, RATE_LIMIT, CORS_ORIGINS, ...: docs/security.md. */
   ...SECURITY_VARIABLES,
+  /** CACHE_REDIS_URL, CACHE_TTL_SECONDS, ...: the result cache (docs/performance.md). */
+  ...CACHE_VARIABLES,
 };
-
-export interface DatabaseConfig {
-  /** `postgres` for a server URL, `pglite` for the embedded default. */
-  driver: "postgres" | "pglite";
-  /**
-   * Connection URL without the query settings that were resolved into fields below, with the
-   * password of `DATABASE_PASSWORD_FILE` when set. Log it only through `redactUrl`.
-   */
-  url: string | undefined;
-  pgliteDataDir: string;
-  poolMax: number;
-  /** Queries in flight per connection (`DATABASE_PIPELINE`). */
-  pipeline: number;
-  connectTimeoutSeconds: number;
-  idleTimeoutSeconds: number;
-  maxLifetimeSeconds: number;
-  statementTimeoutMs: number;
-  poolTimeoutMs: number;
-  applicationName: string;
-  ssl: SslMode;
-  /** PEM text of the CA, read at parse time so a missing file is a configuration error. */
-  sslCa: string | undefined;
-  prepare: boolean;
-  slowQueryMs: number;
-  logParams: boolean;
-  logQueries: boolean;
-}
 
 export interface Config {
   nodeEnv: (typeof NODE_ENVS)[number];
@@ -145,10 +90,17 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   logRequestContext: "auto" | "on" | "off";
   shutdownTimeoutMs: number;
+  /** `APP_INSTANCES`. */
+  appInstances: number;
   database: DatabaseConfig;
+  /** Where migrations run: `MIGRATION_DATABASE_URL`'s login, or `database` when unset. */
+  migrationDatabase: DatabaseConfig;
+  /** `DATABASE_ROLE_PREFIX`. */
+  rolePrefix: string;
   metrics: MetricsConfig;
   tracing: TracingConfig;
   security: SecurityConfig;
+  cache: CacheConfig;
 }
 
 export interface MetricsConfig {
@@ -164,7 +116,7 @@ export interface TracingConfig {
   sampleRatio: number;
 }
 
-type Problem = { variable: string; message: string };
+type Problem = ConfigProblem;
 type Source = Record<string, string | undefined>;
 
 /** Validates `source` (normally `process.env`) and resolves it into a `Config`. Pure. */
@@ -172,6 +124,7 @@ export function parseConfig(source: Source): Config {
   const env = validate(source);
   const problems: Problem[] = [];
   const database = resolveDatabase(env, problems, source.PGHOST || undefined);
+  const migrationDatabase = resolveMigrationDatabase(env, database, problems, source.PGHOST);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: env.NODE_ENV,
@@ -180,7 +133,10 @@ export function parseConfig(source: Source): Config {
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === "test" ? "warn" : "info"),
     logRequestContext: env.LOG_REQUEST_CONTEXT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    appInstances: env.APP_INSTANCES,
     database,
+    migrationDatabase,
+    rolePrefix: env.DATABASE_ROLE_PREFIX,
     metrics: {
       enabled: env.METRICS_ENABLED,
       token: env.METRICS_TOKEN,
@@ -188,6 +144,7 @@ export function parseConfig(source: Source): Config {
     },
     tracing: { enabled: env.TRACING_ENABLED, sampleRatio: env.TRACING_SAMPLE_RATIO },
     security: resolveSecurity(env),
+    cache: resolveCache(env),
   };
 }
 
@@ -223,127 +180,6 @@ function validate(source: Source) {
   });
 }
 
-/** libpq's `sslmode` values mapped onto the three this template supports. */
-const SSLMODE_FROM_URL: Record<string, SslMode> = {
-  disable: "disable",
-  allow: "disable",
-  prefer: "disable",
-  require: "require",
-  "verify-ca": "verify-full",
-  "verify-full": "verify-full",
-};
-
-/** Query parameters read into config fields and removed from the URL handed to the driver. */
-const RESOLVED_QUERY_PARAMS = [
-  "sslmode",
-  "sslrootcert",
-  "application_name",
-  "connect_timeout",
-  "statement_timeout",
-] as const;
-
-function resolveDatabase(
-  env: ReturnType<typeof validate>,
-  problems: Problem[],
-  /** postgres.js's fallback for a URL without a host. */
-  pgHost: string | undefined,
-): DatabaseConfig {
-  let url: string | undefined;
-  const query = new Map<string, string>();
-  if (env.DATABASE_URL) {
-    const parsed = new URL(env.DATABASE_URL);
-    for (const name of RESOLVED_QUERY_PARAMS) {
-      const value = parsed.searchParams.get(name);
-      if (value !== null) query.set(name, value);
-      parsed.searchParams.delete(name);
-    }
-    const passwordProblem =
-      env.DATABASE_PASSWORD_FILE && applyPasswordFile(parsed, env.DATABASE_PASSWORD_FILE);
-    if (passwordProblem) {
-      problems.push({ variable: "DATABASE_PASSWORD_FILE", message: passwordProblem });
-    }
-    url = parsed.toString();
-  } else if (env.DATABASE_PASSWORD_FILE) {
-    problems.push({
-      variable: "DATABASE_PASSWORD_FILE",
-      message: "needs DATABASE_URL (the embedded database has no password)",
-    });
-  }
-
-  const queryInt = (name: string, variable: string): number | undefined => {
-    const raw = query.get(name);
-    if (raw === undefined) return undefined;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 0) {
-      problems.push({ variable, message: `URL query ${name} must be a non-negative integer` });
-      return undefined;
-    }
-    return value;
-  };
-
-  let ssl: SslMode = env.DATABASE_SSL ?? "disable";
-  if (!env.DATABASE_SSL && query.has("sslmode")) {
-    const mode = SSLMODE_FROM_URL[query.get("sslmode") ?? ""];
-    if (mode) ssl = mode;
-    else
-      problems.push({ variable: "DATABASE_URL", message: "URL query sslmode is not a libpq mode" });
-  }
-
-  let sslCa: string | undefined;
-  const caPath = env.DATABASE_SSL_CA ?? query.get("sslrootcert");
-  if (caPath) {
-    try {
-      sslCa = readFileSync(caPath, "utf8");
-    } catch {
-      problems.push({
-        variable: env.DATABASE_SSL_CA ? "DATABASE_SSL_CA" : "DATABASE_URL",
-        message: "CA file cannot be read",
-      });
-    }
-  }
-  // verify-full without a CA verifies against Node's bundled public roots, which is what
-  // managed databases with publicly signed certificates need.
-
-  if (
-    env.NODE_ENV === "production" &&
-    url &&
-    ssl === "disable" &&
-    !env.DATABASE_SSL_ALLOW_PLAINTEXT &&
-    !isLocalServer(url, pgHost)
-  ) {
-    problems.push({
-      variable: "DATABASE_SSL",
-      message:
-        "the server is not on this machine and TLS is off (sslmode disable, allow or prefer), " +
-        "so the password and the data cross the network readable: set DATABASE_SSL=verify-full " +
-        "(or require), or DATABASE_SSL_ALLOW_PLAINTEXT=true on a network you trust",
-    });
-  }
-
-  return {
-    driver: env.DATABASE_URL ? "postgres" : "pglite",
-    url,
-    pgliteDataDir: env.PGLITE_DATA_DIR,
-    poolMax: env.DATABASE_POOL_MAX,
-    pipeline: env.DATABASE_PIPELINE,
-    connectTimeoutSeconds:
-      env.DATABASE_CONNECT_TIMEOUT ?? queryInt("connect_timeout", "DATABASE_URL") ?? 10,
-    idleTimeoutSeconds: env.DATABASE_IDLE_TIMEOUT,
-    maxLifetimeSeconds: env.DATABASE_MAX_LIFETIME,
-    statementTimeoutMs:
-      env.DATABASE_STATEMENT_TIMEOUT ?? queryInt("statement_timeout", "DATABASE_URL") ?? 30_000,
-    poolTimeoutMs: env.DATABASE_POOL_TIMEOUT,
-    applicationName:
-      env.DATABASE_APPLICATION_NAME ?? query.get("application_name") ?? "pg-drizzle-template",
-    ssl,
-    sslCa,
-    prepare: env.DATABASE_PREPARE,
-    slowQueryMs: env.DATABASE_SLOW_QUERY_MS,
-    logParams: env.DATABASE_LOG_PARAMS,
-    logQueries: env.DATABASE_LOG_QUERIES,
-  };
-}
-
 /**
  * Reads `process.env` once. On invalid configuration prints the one message and exits 1,
  * before anything has opened a connection.
@@ -369,6 +205,8 @@ export function testEnv(source: Source = process.env) {
   return {
     testDatabaseUrl: source.TEST_DATABASE_URL || undefined,
     ci: source.CI === "true" || source.CI === "1",
+    /** The Redis the result cache's tests use; they skip, saying so, when none answers. */
+    testRedisUrl: source.TEST_REDIS_URL || "redis://127.0.0.1:6379",
     /** Handed to child processes the tests start (the server, the migration CLI). */
     path: source.PATH ?? "",
   };

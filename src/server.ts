@@ -9,9 +9,11 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
+import { createCache } from "./cache/index.js";
 import { createDatabase, type Database } from "./db/client.js";
 import { isNewDataDir, loadSnapshot, saveSnapshot, snapshotFile } from "./db/pglite-snapshot.js";
 import { users } from "./db/schema/index.js";
+import { checkConnectionBudgetAtStart } from "./doctor/startup.js";
 import { type Config, loadServerConfig, redactUrl } from "./env.js";
 import { createApp } from "./http/app.js";
 import { LISTENER_OPTIONS } from "./http/middleware/request-context.js";
@@ -37,8 +39,17 @@ async function main() {
     "database configured",
   );
 
+  // Off (undefined) unless CACHE_REDIS_URL is set; a Redis that is down only costs the hit rate.
+  const cache = await createCache(config.cache, { logger });
+  if (cache) {
+    logger.info(
+      { redis: redactUrl(config.cache.redisUrl), ttlSeconds: config.cache.ttlSeconds },
+      "result cache on",
+    );
+  }
+
   // Plug your error tracker in here: `onUnexpectedError` (docs/observability.md).
-  const observability = await createObservability({ config, database, logger });
+  const observability = await createObservability({ config, database, logger, cache });
   const app = createApp({
     database,
     logger,
@@ -46,6 +57,7 @@ async function main() {
     observability,
     security: config.security,
     onSecurityEvent: (event) => observability.metrics?.countSecurityEvent(event),
+    cache,
   });
   const server = serve(
     {
@@ -56,6 +68,8 @@ async function main() {
     },
     (info) => logger.info({ url: urlOf(info) }, "listening"),
   ) as Server;
+  // After listening, so that a slow or unreadable server never delays the start.
+  void checkConnectionBudgetAtStart(database, config, logger);
   // Longer than common load balancer idle timeouts (60 s), so they close first, not us.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -81,6 +95,7 @@ async function main() {
       server.closeIdleConnections();
     });
     await observability.close();
+    await cache?.close();
     await database.close();
     logger.info("stopped");
     logger.flush?.();

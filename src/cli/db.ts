@@ -1,7 +1,8 @@
 /**
  * `db` command line: status, migrate, rollback and generate over drizzle-kit's `drizzle/`
  * folder (see docs/migrations.md). Connection settings come from the environment like the app
- * (DATABASE_URL; unset: the embedded PGlite database under PGLITE_DATA_DIR).
+ * (MIGRATION_DATABASE_URL, else DATABASE_URL; unset: the embedded PGlite database under
+ * PGLITE_DATA_DIR).
  *
  *   npm run db:status   -- [--json]
  *   npm run db:migrate  -- [--dry-run] [--to TAG] [--allow-drift] [--allow-dangerous] [--backup|--no-backup]
@@ -130,7 +131,8 @@ async function main(args: string[]): Promise<number> {
 
   const config = loadConfig();
   const beforeChange = command === "status" ? undefined : await backupHook(config, flags);
-  const connection = await connectForMigrations(config.database);
+  // The owner role's login when MIGRATION_DATABASE_URL is set: the server's role can't run DDL.
+  const connection = await connectForMigrations(config.migrationDatabase);
   try {
     const options = {
       folder,
@@ -229,7 +231,7 @@ async function backupHook(
   const explicit = flags.backup === true;
   if (!explicit && config.nodeEnv !== "production") return undefined;
   const cannot =
-    config.database.driver === "pglite"
+    config.migrationDatabase.driver === "pglite"
       ? "the embedded PGlite database can't be dumped with pg_dump"
       : (await pgDumpAvailable())
         ? undefined
@@ -241,7 +243,7 @@ async function backupHook(
   }
   return async (change) => {
     const label = change.direction === "up" ? "before-migrate" : "before-rollback";
-    const file = await backupDatabase(config.database, {
+    const file = await backupDatabase(config.migrationDatabase, {
       dir: flags["backup-dir"] ?? "backups",
       label,
     });
@@ -250,7 +252,7 @@ async function backupHook(
 }
 
 function printStatus(report: StatusReport, config: Config, code: number): void {
-  console.log(`migrations against ${redactUrl(config.database.url)}`);
+  console.log(`migrations against ${redactUrl(config.migrationDatabase.url)}`);
   const width = Math.max(0, ...report.entries.map((entry) => entry.migration.tag.length));
   const line = (label: string, migration: MigrationFile, rest: string) =>
     console.log(

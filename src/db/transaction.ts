@@ -54,6 +54,13 @@ export interface TransactionOptions {
   idleInTransactionTimeoutMs?: number;
   /** How long to wait for a pooled connection; default: the database's `poolTimeoutMs`. */
   poolTimeoutMs?: number;
+  /**
+   * Custom settings for this transaction only (`set_config(name, value, true)`, sent with the
+   * timeouts in one statement), which the database's triggers and policies read with
+   * `current_setting(name, true)`: the audit log's `app.actor` and `app.request_id`
+   * (docs/security.md). Names need a dot (`app.x`); a pooled connection keeps none of them.
+   */
+  settings?: Readonly<Record<string, string>>;
   /** Called before each retry, e.g. to count retries in metrics. */
   onRetry?: (error: DatabaseError, attempt: number) => void;
   /** Failures of hooks are reported here, never thrown (the transaction is already over). */
@@ -104,6 +111,7 @@ const OUTERMOST_ONLY = [
   "statementTimeoutMs",
   "lockTimeoutMs",
   "idleInTransactionTimeoutMs",
+  "settings",
 ] as const;
 
 /**
@@ -136,7 +144,7 @@ export async function withTransaction<T>(
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new RangeError("maxAttempts must be an integer >= 1");
   }
-  const timeouts = timeoutSettings(options);
+  const settings = [...timeoutSettings(options), ...customSettings(options)];
   const context = contextOf(db);
   for (let attempt = 1; ; attempt++) {
     const scope: Scope = {
@@ -147,7 +155,7 @@ export async function withTransaction<T>(
       rollbackHooks: [],
     };
     try {
-      const result = await runOnce(db, callback, options, timeouts, scope);
+      const result = await runOnce(db, callback, options, settings, scope);
       await runHooks(scope.commitHooks, options);
       return result;
     } catch (error) {
@@ -180,15 +188,17 @@ async function runOnce<T>(
   db: AppDatabase,
   callback: TransactionCallback<T>,
   options: TransactionOptions,
-  timeouts: [string, number][],
+  settings: [string, number | string][],
   scope: Scope,
 ): Promise<T> {
   const run = () =>
     db.transaction(async (tx) => {
       scopes.set(tx, scope);
-      if (timeouts.length > 0) {
+      if (settings.length > 0) {
         // set_config(..., true) is SET LOCAL, with bound values, in one round trip.
-        const calls = timeouts.map(([name, ms]) => sql`set_config(${name}, ${String(ms)}, true)`);
+        const calls = settings.map(
+          ([name, value]) => sql`set_config(${name}, ${String(value)}, true)`,
+        );
         await tx.execute(sql`select ${sql.join(calls, sql`, `)}`);
       }
       return callback(tx, contextFor(scope));
@@ -242,6 +252,18 @@ function timeoutSettings(options: TransactionOptions): [string, number][] {
       throw new RangeError(`${name} must be an integer number of milliseconds >= 0`);
     }
     return [[name, value]];
+  });
+}
+
+/** Validated before the transaction starts: a name without a dot would be a real setting. */
+function customSettings(options: TransactionOptions): [string, string][] {
+  return Object.entries(options.settings ?? {}).map(([name, value]): [string, string] => {
+    if (!/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_.]*$/i.test(name)) {
+      throw new RangeError(
+        `settings: ${JSON.stringify(name)} is not a custom setting (prefix.name)`,
+      );
+    }
+    return [name, value];
   });
 }
 

@@ -4,6 +4,7 @@
  * `testClient(app)`, typed by the routes' contracts, or `app.request(...)`).
  */
 import type { Context } from "hono";
+import type { ResultCache } from "../cache/index.js";
 import type { Database } from "../db/client.js";
 import type { TransactionOptions } from "../db/transaction.js";
 import type { SecurityConfig } from "../env.js";
@@ -26,6 +27,7 @@ import { createRouter } from "./router.js";
 import { createAccountsRouter } from "./routes/accounts/accounts.index.js";
 import { createDocsRouter } from "./routes/docs/docs.index.js";
 import { createHealthRouter } from "./routes/health/health.index.js";
+import { createMeRouter } from "./routes/me/me.index.js";
 import { createMetricsRouter } from "./routes/metrics/metrics.index.js";
 import { createStatsRouter } from "./routes/stats/stats.index.js";
 import { createTransfersRouter } from "./routes/transfers/transfers.index.js";
@@ -51,6 +53,12 @@ export interface AppDeps {
   security?: Partial<SecurityConfig>;
   /** Called once per refused write, rate-limited request and oversize body: count them here. */
   onSecurityEvent?: SecurityEventHook;
+  /**
+   * Read-through cache of the hot point reads (GET /users/{id}, /accounts/{id}), invalidated
+   * after the commits that change them (src/cache); the server passes `createCache(...)`.
+   * Without it every read goes to the database.
+   */
+  cache?: ResultCache | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -59,6 +67,8 @@ const BULK_BODY_LIMIT = 16 * MiB;
 const BODY_METHODS = ["POST", "PUT", "PATCH"];
 const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 const TITLE = "Ledger demo API";
+/** The audit log's actor for writes while no API_TOKENS are configured (writes are open). */
+const ANONYMOUS_ACTOR = "anonymous";
 
 export function createApp({
   database,
@@ -67,11 +77,15 @@ export function createApp({
   observability = {},
   security = {},
   onSecurityEvent,
+  cache,
 }: AppDeps) {
   const { db } = database;
   const { metrics, tracing } = observability;
   const reportError = observability.reportError ?? createErrorReporter({ logger });
-  const transactionOptions = (requestId: string): TransactionOptions => ({
+  // Every write of a request runs in a transaction that tells the audit log's triggers who made
+  // it and in which request (docs/security.md, "Audit log").
+  const transactionOptions = (requestId: string, actor?: string): TransactionOptions => ({
+    settings: { "app.actor": actor ?? ANONYMOUS_ACTOR, "app.request_id": requestId },
     maxAttempts: 10,
     onRetry: (error, attempt) =>
       logger.debug(
@@ -82,6 +96,7 @@ export function createApp({
   });
 
   const { apiTokens = [], rateLimit: limits, trustProxy = 0, corsOrigins = [] } = security;
+  const { actorTokenSecret } = security;
   const verifier = apiTokens.length > 0 ? createTokenVerifier(apiTokens) : undefined;
 
   const app = createRouter();
@@ -110,10 +125,12 @@ export function createApp({
   // contract: `testClient(app)` and `hc<App>` get typed inputs and responses from it.
   const api = app
     .route("/", createHealthRouter({ database }))
-    .route("/", createUsersRouter({ db }))
-    .route("/", createAccountsRouter({ db }))
-    .route("/", createTransfersRouter({ db, transactionOptions }))
-    .route("/", createStatsRouter({ db }));
+    .route("/", createUsersRouter({ db, cache, transactionOptions }))
+    .route("/", createAccountsRouter({ db, cache, transactionOptions }))
+    .route("/", createTransfersRouter({ db, transactionOptions, cache }))
+    .route("/", createStatsRouter({ db }))
+    // Owner-scoped reads: a per-user token names the actor, row-level security holds it to its rows.
+    .route("/", createMeRouter({ db, actorTokenSecret, trustProxy, onSecurityEvent }));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

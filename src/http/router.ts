@@ -8,6 +8,13 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     logger: Logger;
+    /**
+     * Who is writing: the id of the request's bearer token (`token:` and 8 hex digits), set by
+     * `requireToken`; unset when writes are open. The audit log records it (`app.actor`).
+     */
+    actor?: string;
+    /** The user a per-user token names (`GET /me/*`), set by `requireActorToken`. */
+    actingUserId?: string;
   };
 }
 

@@ -12,6 +12,7 @@ import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace
 import type { Database } from "../db/client.js";
 import type { Config } from "../env.js";
 import type { Logger } from "../logger.js";
+import type { ObservedCache } from "./cache-metrics.js";
 import type { ObservedDatabase } from "./database-metrics.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createErrorReporter, type ReportError, type UnexpectedErrorHook } from "./report-error.js";
@@ -59,6 +60,8 @@ export interface CreateObservabilityOptions {
   spanProcessors?: SpanProcessor[] | undefined;
   /** Who emits the spans (`service.name`, ...), for a collector; see `TracingOptions`. */
   resource?: TracingOptions["resource"];
+  /** The result cache, counted by the `cache_*` metrics; undefined when it is off. */
+  cache?: ObservedCache | undefined;
 }
 
 export async function createObservability({
@@ -68,8 +71,11 @@ export async function createObservability({
   onUnexpectedError,
   spanProcessors,
   resource,
+  cache,
 }: CreateObservabilityOptions): Promise<Observability> {
-  const metrics = config.metrics.enabled ? createMetrics({ database, config, logger }) : undefined;
+  const metrics = config.metrics.enabled
+    ? createMetrics({ database, config, logger, cache })
+    : undefined;
   if (metrics) {
     await metrics.refreshMigrations();
     if (config.metrics.token === undefined && config.nodeEnv === "production") {

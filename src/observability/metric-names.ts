@@ -36,6 +36,12 @@ export const METRICS = {
   migrationsApplied: "db_migrations_applied", // gauge
   migrationsPending: "db_migrations_pending", // gauge
   migrationLastAppliedSeconds: "db_migration_last_applied_timestamp_seconds", // gauge
+  // The result cache (src/cache), when CACHE_REDIS_URL is set; kind: user|account
+  cacheRequests: "cache_requests_total", // counter {kind, result: hit|miss|bypass}
+  cacheLoads: "cache_loads_total", // counter {kind}: loads after misses, one per concurrent miss group
+  cacheFills: "cache_fills_total", // counter {kind, outcome: stored|fenced}
+  cacheInvalidations: "cache_invalidations_total", // counter {kind}
+  cacheErrors: "cache_errors_total", // counter {operation: read|fill|invalidate}
   // HTTP
   httpRequests: "http_requests_total", // counter {method, route, status_class}
   httpRequestDurationSeconds: "http_request_duration_seconds", // histogram {method, route}

@@ -22,6 +22,7 @@ import type { Database } from "../db/client.js";
 import type { Config } from "../env.js";
 import type { Logger } from "../logger.js";
 import { SECURITY_EVENTS, type SecurityEvent } from "../security/events.js";
+import { type ObservedCache, registerCacheMetrics } from "./cache-metrics.js";
 import { type ObservedDatabase, registerDatabaseMetrics } from "./database-metrics.js";
 import { METRICS } from "./metric-names.js";
 import {
@@ -51,6 +52,8 @@ export interface CreateMetricsOptions {
   serverStatsCacheMs?: number | undefined;
   /** Bound on that read (its statement_timeout). Default 2 s. */
   serverStatsTimeoutMs?: number | undefined;
+  /** The result cache (src/cache), whose totals the `cache_*` counters follow; none when off. */
+  cache?: ObservedCache | undefined;
 }
 
 export interface Metrics {
@@ -94,6 +97,7 @@ export function createMetrics({
   serverStats,
   serverStatsCacheMs = 5_000,
   serverStatsTimeoutMs = 2_000,
+  cache,
 }: CreateMetricsOptions): Metrics {
   const registry = new Registry();
   const registers = [registry];
@@ -160,6 +164,8 @@ export function createMetrics({
       logger,
     });
   }
+
+  registerCacheMetrics(registry, cache);
 
   const migrationMetrics = registerMigrationMetrics(registry, {
     read: migrations ?? migrationStateReader(database, config.database),

@@ -16,6 +16,8 @@ export interface SecurityConfig {
   trustProxy: number;
   /** Origins allowed to call from a browser (`*` for any); empty: no CORS headers. */
   corsOrigins: readonly string[];
+  /** Key of the per-user tokens `GET /me/*` takes (src/security/actor-tokens.ts); unset: 401. */
+  actorTokenSecret: string | undefined;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -80,6 +82,11 @@ export const SECURITY_VARIABLES = {
         "each entry must be * or an origin such as https://app.example.com (no path, no slash)",
       ),
   ).optional(),
+  /** HMAC key of per-user tokens (`<userId>.<mac>`) that name the actor of `GET /me/*`. */
+  ACTOR_TOKEN_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters (e.g. openssl rand -hex 32)")
+    .optional(),
 };
 
 type SecurityVariables = z.output<z.ZodObject<typeof SECURITY_VARIABLES>>;
@@ -98,6 +105,7 @@ export function resolveSecurity(env: SecurityVariables): SecurityConfig {
         : undefined,
     trustProxy: env.TRUST_PROXY,
     corsOrigins: env.CORS_ORIGINS ?? [],
+    actorTokenSecret: env.ACTOR_TOKEN_SECRET,
   };
 }
 

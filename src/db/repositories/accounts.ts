@@ -1,7 +1,8 @@
 import { and, asc, desc, eq, lt, or, sql } from "drizzle-orm";
 import { unionAll } from "drizzle-orm/pg-core";
-import type { AppDatabase } from "../client.js";
+import type { AppDatabase, AppTransaction } from "../client.js";
 import { decodeCursor, type KeysetCursor, toPage } from "../pagination.js";
+import { currentActor } from "../schema/actor.js";
 import { type Account, accounts, transfers } from "../schema/index.js";
 import { preparedStatement } from "../statements.js";
 
@@ -39,6 +40,20 @@ export async function listUserAccounts(db: AppDatabase, userId: string): Promise
     .select()
     .from(accounts)
     .where(eq(accounts.userId, userId))
+    .orderBy(asc(accounts.createdAt), asc(accounts.id));
+}
+
+/**
+ * The accounts of the user the transaction acts for (`withActor`), oldest first. The policy on
+ * `accounts` already holds the actor to its rows; the filter on the same setting is there so
+ * that called outside `withActor`, on the service path, this returns nothing rather than
+ * everyone's accounts.
+ */
+export async function listActorAccounts(tx: AppTransaction): Promise<Account[]> {
+  return tx
+    .select()
+    .from(accounts)
+    .where(sql`${accounts.userId} = ${currentActor}`)
     .orderBy(asc(accounts.createdAt), asc(accounts.id));
 }
 

@@ -24,6 +24,15 @@ export interface TransferResult {
   replayed: boolean;
 }
 
+export interface TransferOptions extends TransactionOptions {
+  /**
+   * Runs once after the transaction that moved the money commits (never on a rollback, a retried
+   * attempt or a replay, which move nothing), before `createTransfer` returns: e.g. invalidate
+   * cached balances.
+   */
+  afterCommit?: ((transfer: Transfer) => unknown) | undefined;
+}
+
 const IDEMPOTENCY_CONSTRAINT = "transfers_idempotency_key_key";
 
 /** SHA-256 of the fields that define a transfer, in a fixed order. */
@@ -44,7 +53,7 @@ export async function createTransfer(
   db: AppDatabase,
   input: TransferInput,
   idempotencyKey?: string,
-  options: TransactionOptions = {},
+  options: TransferOptions = {},
 ): Promise<TransferResult> {
   const requestHash = idempotencyKey ? transferRequestHash(input) : null;
   if (idempotencyKey && requestHash) {
@@ -54,7 +63,7 @@ export async function createTransfer(
   try {
     return await withTransaction(
       db,
-      async (tx) => {
+      async (tx, { afterCommit }) => {
         const locked = await tx
           .select({ id: accounts.id, currency: accounts.currency, balance: accounts.balance })
           .from(accounts)
@@ -86,6 +95,8 @@ export async function createTransfer(
           .values({ ...input, currency: from.currency, idempotencyKey, requestHash })
           .returning();
         if (!transfer) throw new Error("INSERT ... RETURNING returned no row");
+        const { afterCommit: onCommitted } = options;
+        if (onCommitted) afterCommit(() => onCommitted(transfer));
         return { transfer, replayed: false };
       },
       options,

@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  check,
+  index,
+  pgPolicy,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { actorRole, currentActor } from "./actor.js";
 import { users } from "./users.js";
 
 export const accounts = pgTable(
@@ -28,6 +38,23 @@ export const accounts = pgTable(
     check("accounts_balance_non_negative", sql`${t.balance} >= 0`),
     check("accounts_balance_safe_integer", sql`${t.balance} <= 9007199254740991`),
     check("accounts_currency_iso", sql`${t.currency} ~ '^[A-Z]{3}$'`),
+    // Row-level security (FORCE, so the owner too; superusers bypass it). Every role that may
+    // use the table sees every row (the service path, reporting), except the actor, which is
+    // held to the acting user's rows by a restrictive policy ANDed with this one.
+    pgPolicy("accounts_all_rows", {
+      as: "permissive",
+      for: "all",
+      to: "public",
+      using: sql`true`,
+      withCheck: sql`true`,
+    }),
+    pgPolicy("accounts_actor_rows", {
+      as: "restrictive",
+      for: "all",
+      to: actorRole,
+      using: sql`${t.userId} = ${currentActor}`,
+      withCheck: sql`${t.userId} = ${currentActor}`,
+    }),
   ],
 );
 

@@ -3,6 +3,7 @@ import {
   bigint,
   check,
   index,
+  pgPolicy,
   pgTable,
   text,
   timestamp,
@@ -10,6 +11,10 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.js";
+import { actorRole, currentActor } from "./actor.js";
+
+/** The acting user's account ids (the accounts policy applies inside it too). */
+const ownAccountIds = sql`select ${accounts.id} from ${accounts} where ${accounts.userId} = ${currentActor}`;
 
 export const transfers = pgTable(
   "transfers",
@@ -38,6 +43,23 @@ export const transfers = pgTable(
     check("transfers_amount_positive", sql`${t.amount} > 0`),
     check("transfers_distinct_accounts", sql`${t.fromAccountId} <> ${t.toAccountId}`),
     check("transfers_currency_iso", sql`${t.currency} ~ '^[A-Z]{3}$'`),
+    // Row-level security, as on accounts: everyone who may use the table sees every row but
+    // the actor, who sees transfers in or out of the acting user's accounts and may only move
+    // money out of one of them.
+    pgPolicy("transfers_all_rows", {
+      as: "permissive",
+      for: "all",
+      to: "public",
+      using: sql`true`,
+      withCheck: sql`true`,
+    }),
+    pgPolicy("transfers_actor_rows", {
+      as: "restrictive",
+      for: "all",
+      to: actorRole,
+      using: sql`${t.fromAccountId} in (${ownAccountIds}) or ${t.toAccountId} in (${ownAccountIds})`,
+      withCheck: sql`${t.fromAccountId} in (${ownAccountIds})`,
+    }),
   ],
 );
 

@@ -48,7 +48,11 @@ export function requireToken({
   return function requireTokenMiddleware(c, next) {
     const header = requestHeader(c, "authorization");
     const token = bearerToken(header);
-    if (token !== undefined && verifier.verify(token) !== undefined) return next();
+    const actor = token === undefined ? undefined : verifier.verify(token);
+    if (actor !== undefined) {
+      c.set("actor", actor);
+      return next();
+    }
 
     const reason = header === undefined ? "missing" : token === undefined ? "malformed" : "invalid";
     onSecurityEvent?.("auth.refused");

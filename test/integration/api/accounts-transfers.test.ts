@@ -256,6 +256,7 @@ describe("stats, health and docs", () => {
         "POST /transfers",
         "GET /transfers/{id}",
         "GET /stats",
+        "GET /me/accounts",
       ].sort(),
     );
   });

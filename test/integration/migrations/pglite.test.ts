@@ -33,7 +33,13 @@ describe("the runner on embedded PGlite", () => {
     const connection = await embedded();
     const applied = await migrateUp(connection, { folder: MIGRATIONS_FOLDER });
     expect(applied.migrations).toHaveLength(readMigrationFolder(MIGRATIONS_FOLDER).length);
-    expect(await tables(connection)).toEqual(["accounts", "transfers", "users"]);
+    expect(await tables(connection)).toEqual([
+      "accounts",
+      "audit_chain",
+      "audit_log",
+      "transfers",
+      "users",
+    ]);
 
     const status = await readMigrationStatus(connection, { folder: MIGRATIONS_FOLDER });
     expect(status.pending).toEqual([]);

@@ -29,7 +29,13 @@ describe("migrateUp", () => {
     expect(await migrationRows(connection)).toEqual(
       files.map((m) => ({ hash: m.hash, created_at: String(m.when) })),
     );
-    expect(await publicTables(connection)).toEqual(["accounts", "transfers", "users"]);
+    expect(await publicTables(connection)).toEqual([
+      "accounts",
+      "audit_chain",
+      "audit_log",
+      "transfers",
+      "users",
+    ]);
 
     // drizzle's own migrator (what `drizzle-kit migrate` runs) finds nothing left to do.
     await migrateWithDrizzleOrm(db, MIGRATIONS_FOLDER);

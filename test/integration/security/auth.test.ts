@@ -183,6 +183,8 @@ describe("the OpenAPI document", () => {
     };
     expect(spec.components.securitySchemes).toEqual({
       bearerAuth: expect.objectContaining({ type: "http", scheme: "bearer" }),
+      // The per-user tokens of the owner-scoped reads (docs/security.md, "Row-level security").
+      actorToken: expect.objectContaining({ type: "http", scheme: "bearer" }),
     });
     const operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
@@ -190,10 +192,13 @@ describe("the OpenAPI document", () => {
     expect(operations.length).toBeGreaterThan(10);
     for (const { path, method, operation } of operations) {
       const write = method !== "get";
+      const ownerScoped = path.startsWith("/me/");
       expect(operation.security, `${method} ${path}`).toEqual(
-        write ? [{ bearerAuth: [] }] : undefined,
+        write ? [{ bearerAuth: [] }] : ownerScoped ? [{ actorToken: [] }] : undefined,
       );
-      expect(Object.keys(operation.responses).includes("401"), `${method} ${path}`).toBe(write);
+      expect(Object.keys(operation.responses).includes("401"), `${method} ${path}`).toBe(
+        write || ownerScoped,
+      );
     }
   });
 });

@@ -1,4 +1,5 @@
 /** The accounts routes' handlers, each typed by its contract in `accounts.routes.ts`. */
+import { cacheKey, type ResultCache } from "../../../cache/index.js";
 import type { AppDatabase } from "../../../db/client.js";
 import {
   createAccount,
@@ -10,6 +11,7 @@ import { getUser } from "../../../db/repositories/users.js";
 import type { Account as AccountRow } from "../../../db/schema/index.js";
 import { NotFoundError } from "../../../domain-errors.js";
 import { JSON_UTF8 } from "../../openapi-helpers.js";
+import { inRequestTransaction, type TransactionOptionsFor } from "../../request-transaction.js";
 import type { AppRouteHandler } from "../../router.js";
 import { toIso } from "../../schemas.js";
 import { toTransferDto } from "../transfers/transfers.handlers.js";
@@ -17,9 +19,16 @@ import type * as routes from "./accounts.routes.js";
 
 export interface AccountsDeps {
   db: AppDatabase;
+  /** Options of the transaction an account is opened in, which the audit log reads. */
+  transactionOptions: TransactionOptionsFor;
+  /**
+   * Read-through cache of GET /accounts/{id} (src/cache); undefined: off. Transfers invalidate
+   * the balances they move (transfers.handlers.ts).
+   */
+  cache?: ResultCache | undefined;
 }
 
-const toAccountDto = (a: AccountRow) => ({
+export const toAccountDto = (a: AccountRow) => ({
   id: a.id,
   userId: a.userId,
   currency: a.currency,
@@ -27,17 +36,25 @@ const toAccountDto = (a: AccountRow) => ({
   createdAt: toIso(a.createdAt),
 });
 
-export function createAccountsHandlers({ db }: AccountsDeps) {
+export function createAccountsHandlers({ db, cache, transactionOptions }: AccountsDeps) {
   const create: AppRouteHandler<typeof routes.create> = async (c) => {
-    const account = await createAccount(db, c.req.valid("json"));
+    const input = c.req.valid("json");
+    const account = await inRequestTransaction(c, db, transactionOptions, (tx) =>
+      createAccount(tx, input),
+    );
     c.header("Location", `/accounts/${account.id}`);
     return c.json(toAccountDto(account), 201, JSON_UTF8);
   };
 
   const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
-    const account = await getAccount(db, c.req.valid("param").id);
+    const { id } = c.req.valid("param");
+    const load = async () => {
+      const row = await getAccount(db, id);
+      return row && toAccountDto(row);
+    };
+    const account = cache ? await cache.get(cacheKey.account(id), load) : await load();
     if (!account) throw new NotFoundError("account");
-    return c.json(toAccountDto(account), 200, JSON_UTF8);
+    return c.json(account, 200, JSON_UTF8);
   };
 
   const listOfUser: AppRouteHandler<typeof routes.listOfUser> = async (c) => {

@@ -1,4 +1,5 @@
 /** The transfers routes' handlers, each typed by its contract in `transfers.routes.ts`. */
+import { cacheKey, type ResultCache } from "../../../cache/index.js";
 import type { AppDatabase } from "../../../db/client.js";
 import { createTransfer, getTransfer } from "../../../db/repositories/transfers.js";
 import type { Transfer as TransferRow } from "../../../db/schema/index.js";
@@ -11,8 +12,13 @@ import type * as routes from "./transfers.routes.js";
 
 export interface TransfersDeps {
   db: AppDatabase;
-  /** Per request, so that the lines its hooks log carry the request id. */
-  transactionOptions: (requestId: string) => TransactionOptions;
+  /**
+   * Per request, so that the lines its hooks log carry the request id, and the audit log the
+   * request id and the actor (`c.var.actor`).
+   */
+  transactionOptions: (requestId: string, actor?: string) => TransactionOptions;
+  /** The result cache holding account balances (src/cache); undefined: off. */
+  cache?: ResultCache | undefined;
 }
 
 /** Also the items of an account's transfer list (`accounts.handlers.ts`). */
@@ -25,13 +31,23 @@ export const toTransferDto = (t: TransferRow) => ({
   createdAt: toIso(t.createdAt),
 });
 
-export function createTransfersHandlers({ db, transactionOptions }: TransfersDeps) {
+export function createTransfersHandlers({ db, transactionOptions, cache }: TransfersDeps) {
   const create: AppRouteHandler<typeof routes.create> = async (c) => {
     const { transfer } = await createTransfer(
       db,
       c.req.valid("json"),
       c.req.valid("header")["idempotency-key"],
-      transactionOptions(c.var.requestId),
+      {
+        ...transactionOptions(c.var.requestId, c.var.actor),
+        // Both balances moved: drop them once the transfer has committed, before we answer.
+        afterCommit: cache
+          ? (moved) =>
+              cache.invalidate([
+                cacheKey.account(moved.fromAccountId),
+                cacheKey.account(moved.toAccountId),
+              ])
+          : undefined,
+      },
     );
     c.header("Location", `/transfers/${transfer.id}`);
     return c.json(toTransferDto(transfer), 201, JSON_UTF8);
