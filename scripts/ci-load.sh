@@ -5,7 +5,8 @@
 #   2. start `npm start` on a free port and wait for /health/ready;
 #   3. run loadtests/smoke.ts, then loadtests/load.ts for LOAD_DURATION at LOAD_RATE;
 #   4. check the summaries: the money invariant verified and held, every threshold passed, and
-#      the number of distinct prepared statements bounded (PREPARED_STATEMENT_LIMIT, 40).
+#      the number of distinct prepared statements bounded (PREPARED_STATEMENT_LIMIT, 40);
+#   5. verify the audit log, then a short capacity run (capacity.json and capacity.svg).
 #   5. verify the audit log the load wrote (`npm run db:audit -- --verify`).
 # Any failure fails the run: k6 exits non-zero on a crossed threshold or a violated invariant.
 # The server is stopped and the database dropped however the run ends. The k6 summaries (JSON)
@@ -152,3 +153,17 @@ node scripts/check-load-summary.mjs \
 # every trigger on, every balance equal to its last entry (docs/security.md, "Audit log").
 step "audit log"
 DATABASE_URL="$database_url" npm run -s db:audit -- --verify
+
+# The capacity report (capacity.json, capacity.svg in $SUMMARY_DIR): short steps, to show the
+# scenario runs and produces its report; k6 exits non-zero once a step breaks the SLO, which is
+# what it looks for, so only the money invariant decides. CAPACITY=off skips it.
+if [[ "${CAPACITY:-on}" != "off" ]]; then
+  step "capacity report"
+  rm -f "$SUMMARY_DIR/capacity.json" "$SUMMARY_DIR/capacity.svg" "$SUMMARY_DIR/capacity-summary.json"
+  BASE_URL="$base_url" MAX_RATE="${CAPACITY_MAX_RATE:-200}" STEPS="${CAPACITY_STEPS:-4}" \
+    STEP_DURATION="${CAPACITY_STEP_DURATION:-10}" POOL_MAX=10 INSTANCES=1 \
+    node scripts/run-k6.mjs capacity --quiet >"$SUMMARY_DIR/capacity.txt" 2>&1 || true
+  grep -E "knee" "$SUMMARY_DIR/capacity.txt" || true
+  node scripts/check-load-summary.mjs --invariant-only "$SUMMARY_DIR/capacity-summary.json"
+  test -s "$SUMMARY_DIR/capacity.json" && test -s "$SUMMARY_DIR/capacity.svg"
+fi
