@@ -104,6 +104,7 @@ export function capacitySvg(report: CapacityReport): string {
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    "<title>Capacity: achieved requests per second and p99 latency against offered load</title>",
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Capacity: throughput and p99 against offered load</text>`,
     ...ticks.map((t) => {
