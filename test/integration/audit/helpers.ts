@@ -3,15 +3,12 @@
  * carry an actor and request ids), tampering as the database's owner would do it (triggers
  * disabled around the edit), and `db:audit` as a child process.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { expect } from "vitest";
 import type { AppDatabase, Database } from "../../../src/db/client.js";
 import { createTestApp } from "../../setup/app.js";
-
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+import { runEntry } from "../../setup/run-cli.js";
 
 export const TOKEN = "audit-test-token-0123456789abcdef0123456789";
 /** The actor the app records for TOKEN (src/security/tokens.ts). */
@@ -57,28 +54,6 @@ export async function tamper(db: AppDatabase, ...statements: string[]) {
   });
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run db:audit -- ...args` as a process, with `env` as its whole environment. */
-export function runAuditCli(args: readonly string[], env: Record<string, string>) {
-  return new Promise<CliResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/audit.ts", ...args], {
-      cwd: ROOT,
-      env: { NODE_ENV: "test", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export const runAuditCli = (args: readonly string[], env: Record<string, string>) =>
+  runEntry("src/cli/audit.ts", args, env);

@@ -3,14 +3,14 @@
  * statistics it reads have caught up with what a test planted, tables to plant problems in, and
  * the CLI as a child process. Scratch databases and sessions come from the db:inspect helpers.
  */
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type postgres from "postgres";
 import { type DoctorReport, type Finding, runDoctor } from "../../../src/doctor/index.js";
 import { parseConfig } from "../../../src/env.js";
 import { connectForInspection } from "../../../src/inspect/index.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export type { CliResult } from "../../setup/run-cli.js";
+
+import { runEntry } from "../../setup/run-cli.js";
 
 /** The doctor on `url`, as `npm run db:doctor` runs it, without a process. */
 export async function doctorOn(
@@ -72,31 +72,6 @@ export async function flushStatistics(sql: postgres.Sql) {
   await sql`select pg_stat_force_next_flush()`.catch(() => undefined);
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `src/cli/doctor.ts` in a child process (through tsx), with only the environment given. */
-export function runDoctorCli(
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/doctor.ts", ...args], {
-      cwd: ROOT,
-      env: { NODE_ENV: "test", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export const runDoctorCli = (args: readonly string[], env: Record<string, string>) =>
+  runEntry("src/cli/doctor.ts", args, env);

@@ -3,15 +3,15 @@
  * sit idle in a transaction, and the CLI as a child process. Everything a test opens is closed
  * after it, sessions before databases.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { afterEach, inject } from "vitest";
 import { withDatabase } from "../../setup/global-setup.js";
-import { withAdmin } from "../../setup/test-database.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export type { CliResult } from "../../setup/run-cli.js";
+
+import { runEntry } from "../../setup/run-cli.js";
+import { withAdmin } from "../../setup/test-database.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -66,31 +66,6 @@ export async function waitFor(check: () => Promise<boolean>, what: string, timeo
   }
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `src/cli/inspect.ts` in a child process (through tsx), with only the environment given. */
-export function runInspect(
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/inspect.ts", ...args], {
-      cwd: ROOT,
-      env: { NODE_ENV: "test", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export const runInspect = (args: readonly string[], env: Record<string, string>) =>
+  runEntry("src/cli/inspect.ts", args, env);

@@ -7,12 +7,10 @@
  * seconds, a test file keeps one file-backed instance and `createEmptyDatabase` empties it
  * (drops every schema, recreates `public`); tests in a file run one after another.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
@@ -28,9 +26,10 @@ import {
   pgliteMigrationConnection,
 } from "../../../src/migrator/index.js";
 import { withDatabase } from "../../setup/global-setup.js";
+import { type CliResult, ROOT, runCommand } from "../../setup/run-cli.js";
 import { withAdmin } from "../../setup/test-database.js";
 
-export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export { type CliResult, ROOT, runCommand } from "../../setup/run-cli.js";
 
 export interface ScratchDatabase {
   name: string;
@@ -190,12 +189,6 @@ export function rewriteMigrationFolder(
   return folder;
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * Starts `src/cli/db.ts` in a child process (through tsx) against `db`, which it first
  * releases. Returns a promise, so several can be started at once (on a real server).
@@ -223,27 +216,6 @@ export function runNode(
 ): Promise<CliResult> {
   const [entry = "", ...rest] = args;
   return runCommand(process.execPath, ["--import", "tsx", join(ROOT, entry), ...rest], options);
-}
-
-/** Runs `command` in `cwd` (default: the repository root) with only `env` in its environment. */
-export function runCommand(
-  command: string,
-  args: readonly string[],
-  options: { cwd?: string | undefined; env?: Record<string, string> } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...options.env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** Tables of the `public` schema, sorted. */

@@ -5,17 +5,14 @@
  * it). A run killed half-way leaves its `t_…` roles behind; `dropRoles` of their names removes
  * them. Pure functions only: files in the shared vitest project import this module once.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { createDatabase, type Database } from "../../../src/db/client.js";
 import { parseConfig, testEnv } from "../../../src/env.js";
 import { connectForMigrations } from "../../../src/migrator/connection.js";
 import { applyRoles } from "../../../src/roles/apply.js";
 import { type RoleNames, roleNames } from "../../../src/roles/names.js";
+import { runEntry } from "../../setup/run-cli.js";
 import { withAdmin } from "../../setup/test-database.js";
-
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** A prefix no other file or run uses: `t_` and 10 hex digits. */
 export const uniquePrefix = () => `t_${randomBytes(5).toString("hex")}`;
@@ -76,26 +73,6 @@ export async function sqlstate(promise: Promise<unknown>): Promise<string | unde
   throw new Error("expected the statement to be refused, and it succeeded");
 }
 
-/** Runs a CLI entry point (`src/cli/roles.ts`) through tsx with only `env`. */
-export function runCli(
-  entry: string,
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}${entry}`, ...args], {
-      cwd: ROOT,
-      env: { PATH: testEnv().path, NODE_ENV: "test", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs a CLI entry point (`src/cli/roles.ts`) through tsx with only `env` (and PATH). */
+export const runCli = (entry: string, args: readonly string[], env: Record<string, string>) =>
+  runEntry(entry, args, { PATH: testEnv().path, ...env });
