@@ -11,9 +11,9 @@ import type { MiddlewareHandler } from "hono";
 import type { ActorTokenVerifier } from "../../security/actor-tokens.js";
 import type { SecurityEventHook } from "../../security/events.js";
 import { bearerToken } from "../../security/tokens.js";
-import { problem, sendProblem } from "../problem.js";
-import { clientAddress, requestHeader } from "../request-info.js";
+import { requestHeader } from "../request-info.js";
 import type { AppEnv } from "../router.js";
+import { refuseBearer } from "./require-token.js";
 
 export interface RequireActorTokenOptions {
   /** Undefined: no secret configured, every request is refused. */
@@ -35,28 +35,11 @@ export function requireActorToken({
       c.set("actingUserId", userId);
       return next();
     }
-    const reason = header === undefined ? "missing" : token === undefined ? "malformed" : "invalid";
-    onSecurityEvent?.("auth.refused");
-    c.var.logger.warn(
-      {
-        event: "auth.refused",
-        requestId: c.var.requestId,
-        reason,
-        method: c.req.method,
-        client: clientAddress(c, trustProxy),
-      },
-      "owner-scoped read refused: no valid per-user token",
-    );
-    const challenge =
-      reason === "missing"
-        ? "Bearer"
-        : `Bearer error="${reason === "malformed" ? "invalid_request" : "invalid_token"}"`;
-    return Promise.resolve(
-      sendProblem(
-        c,
-        problem(401, "unauthorized", "this route requires Authorization: Bearer <per-user token>"),
-        { "www-authenticate": challenge },
-      ),
-    );
+    return refuseBearer(c, header, token, {
+      trustProxy,
+      onSecurityEvent,
+      logMessage: "owner-scoped read refused: no valid per-user token",
+      missingDetail: "this route requires Authorization: Bearer <per-user token>",
+    });
   };
 }

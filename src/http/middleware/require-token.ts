@@ -10,7 +10,7 @@
  * @example
  * app.on(["POST", "PUT", "PATCH", "DELETE"], "*", requireToken({ verifier, trustProxy: 0 }));
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { SecurityEventHook } from "../../security/events.js";
 import { bearerToken, type TokenVerifier } from "../../security/tokens.js";
 import { problem, sendProblem } from "../problem.js";
@@ -54,21 +54,46 @@ export function requireToken({
       return next();
     }
 
-    const reason = header === undefined ? "missing" : token === undefined ? "malformed" : "invalid";
-    onSecurityEvent?.("auth.refused");
-    c.var.logger.warn(
-      {
-        event: "auth.refused",
-        requestId: c.var.requestId,
-        reason,
-        method: c.req.method,
-        client: clientAddress(c, trustProxy),
-      },
-      "write refused: no valid bearer token",
-    );
-    const { detail, challenge } = REFUSALS[reason];
-    return Promise.resolve(
-      sendProblem(c, problem(401, "unauthorized", detail), { "www-authenticate": challenge }),
-    );
+    return refuseBearer(c, header, token, {
+      trustProxy,
+      onSecurityEvent,
+      logMessage: "write refused: no valid bearer token",
+    });
   };
+}
+
+/**
+ * The 401 of a bearer-token check, shared by the write gate and the owner-scoped routes: the
+ * reason (RFC 6750: missing, malformed, invalid), a warn line `event: "auth.refused"` with the
+ * client's address and never the token, the security event, and the problem with its challenge.
+ */
+export function refuseBearer(
+  c: Context<AppEnv>,
+  header: string | undefined,
+  token: string | undefined,
+  options: {
+    trustProxy: number;
+    onSecurityEvent?: SecurityEventHook | undefined;
+    logMessage: string;
+    /** The problem's detail when no Authorization header came at all. */
+    missingDetail?: string;
+  },
+): Promise<Response> {
+  const reason = header === undefined ? "missing" : token === undefined ? "malformed" : "invalid";
+  options.onSecurityEvent?.("auth.refused");
+  c.var.logger.warn(
+    {
+      event: "auth.refused",
+      requestId: c.var.requestId,
+      reason,
+      method: c.req.method,
+      client: clientAddress(c, options.trustProxy),
+    },
+    options.logMessage,
+  );
+  const { detail, challenge } = REFUSALS[reason];
+  const shown = reason === "missing" ? (options.missingDetail ?? detail) : detail;
+  return Promise.resolve(
+    sendProblem(c, problem(401, "unauthorized", shown), { "www-authenticate": challenge }),
+  );
 }
