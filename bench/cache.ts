@@ -15,7 +15,7 @@
  * A scratch database is created, migrated, seeded and dropped; the cache's keys live under a
  * prefix of their own and are deleted at the end. Not a test: nothing asserts.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import postgres from "postgres";
@@ -29,6 +29,7 @@ import { parseConfig } from "../src/env.js";
 import { createLogger } from "../src/logger.js";
 import { migrateDatabaseUrl } from "../src/migrator/migrate.js";
 import { interleaved, median } from "./harness.js";
+import { combine, type Run, serverReady, startServer, stopServer } from "./servers.js";
 
 // biome-ignore lint/style/noProcessEnv: bench harness settings
 const env = process.env;
@@ -53,14 +54,6 @@ const SERVERS = {
 } satisfies Record<string, Record<string, string>>;
 type ServerName = keyof typeof SERVERS;
 const NAMES = Object.keys(SERVERS) as ServerName[];
-
-interface Run {
-  rps: number;
-  p99: number;
-  errors: number;
-  requests: number;
-  seconds: number;
-}
 
 async function main() {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
@@ -92,7 +85,7 @@ async function main() {
       const order = round % 2 === 0 ? NAMES : [...NAMES].reverse();
       const port = (name: ServerName) => 3951 + NAMES.indexOf(name);
       for (const name of order) {
-        const child = start({
+        const child = startServer("dist/src/server.js", {
           DATABASE_URL: dbUrl,
           DATABASE_POOL_MAX: poolMax,
           PATH: env.PATH ?? "",
@@ -105,7 +98,9 @@ async function main() {
         });
         children.push(child);
       }
-      await Promise.all(order.map((name) => ready(`http://127.0.0.1:${port(name)}${paths[0]}`)));
+      await Promise.all(
+        order.map((name) => serverReady(`http://127.0.0.1:${port(name)}${paths[0]}`)),
+      );
       for (const name of order) await measure(port(name), paths, pairs, warmupSeconds);
       const before = await cacheRequests(port("cache on"));
       const parts = Object.fromEntries(NAMES.map((n) => [n, [] as Run[]])) as Record<
@@ -129,7 +124,7 @@ async function main() {
             (name === "cache on" ? `  hit ratio ${(hitRatio * 100).toFixed(1)} %` : ""),
         );
       }
-      await Promise.all(children.splice(0).map(stop));
+      await Promise.all(children.splice(0).map(stopServer));
     }
 
     const off = results["cache off"];
@@ -258,19 +253,6 @@ async function measure(
   }
 }
 
-/** A server's slices of one round: their requests over their time; the median slice's p99. */
-function combine(parts: Run[]): Run {
-  const requests = parts.reduce((sum, part) => sum + part.requests, 0);
-  const total = parts.reduce((sum, part) => sum + part.seconds, 0);
-  return {
-    rps: requests / total,
-    p99: median(parts.map((part) => part.p99)),
-    errors: parts.reduce((sum, part) => sum + part.errors, 0),
-    requests,
-    seconds: total,
-  };
-}
-
 /** `cache_requests_total` by result, summed over kinds, from the server's /metrics. */
 async function cacheRequests(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -280,38 +262,6 @@ async function cacheRequests(port: number): Promise<Record<string, number>> {
     totals[result] = (totals[result] ?? 0) + Number(value);
   }
   return totals;
-}
-
-/** The node flags `npm start` uses. */
-const NODE_FLAGS = ["--max-semi-space-size=32"];
-
-function start(childEnv: Record<string, string>) {
-  return spawn(process.execPath, [...NODE_FLAGS, "dist/src/server.js"], {
-    env: childEnv,
-    stdio: "ignore",
-  });
-}
-
-function stop(child: ChildProcess) {
-  return new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
-async function ready(url: string) {
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
 }
 
 async function deleteKeys(pattern: string) {

@@ -12,7 +12,7 @@
  *
  * A scratch database is created, migrated, seeded and dropped. Not a test: nothing asserts.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import autocannon from "autocannon";
 import postgres from "postgres";
 import { seed } from "../../seeds/index.js";
@@ -20,6 +20,8 @@ import { createDatabase } from "../../src/db/client.js";
 import { users } from "../../src/db/schema/index.js";
 import { parseConfig } from "../../src/env.js";
 import { migrateDatabaseUrl } from "../../src/migrator/migrate.js";
+import { median } from "../harness.js";
+import { combine, type Run, serverReady, startServer, stopServer } from "../servers.js";
 
 // biome-ignore lint/style/noProcessEnv: bench harness settings
 const env = process.env;
@@ -78,12 +80,12 @@ async function main() {
       const order = round % 2 === 0 ? names : [...names].reverse();
       const running = order.map((name) => {
         const { script, env: own } = servers[name] ?? demo();
-        const child = start(script, { ...common, ...own, PORT: String(port(name)) });
+        const child = startServer(script, { ...common, ...own, PORT: String(port(name)) });
         children.push(child);
         return child;
       });
       await Promise.all(
-        order.map((name) => ready(`http://127.0.0.1:${port(name)}/users/${ids[0]}`)),
+        order.map((name) => serverReady(`http://127.0.0.1:${port(name)}/users/${ids[0]}`)),
       );
       // JIT, prepared statements on every pooled connection.
       for (const name of order) await load(port(name), ids, warmupSeconds);
@@ -101,7 +103,7 @@ async function main() {
           `round ${round + 1} ${name.padEnd(38)} ${run.rps.toFixed(0)} req/s  p99 ${run.p99} ms  non-2xx ${run.errors}`,
         );
       }
-      await Promise.all(running.map(stop));
+      await Promise.all(running.map(stopServer));
     }
     // Each round's servers ran interleaved, so a per-round ratio is immune to the machine
     // drifting between rounds; the median of those is the headline number.
@@ -132,57 +134,6 @@ async function main() {
   }
 }
 
-interface Run {
-  rps: number;
-  p99: number;
-  errors: number;
-  requests: number;
-  seconds: number;
-}
-
-/** A server's slices of one round: their requests over their time; the median slice's p99. */
-function combine(parts: Run[]): Run {
-  const requests = parts.reduce((sum, part) => sum + part.requests, 0);
-  const seconds = parts.reduce((sum, part) => sum + part.seconds, 0);
-  return {
-    rps: requests / seconds,
-    p99: median(parts.map((part) => part.p99)),
-    errors: parts.reduce((sum, part) => sum + part.errors, 0),
-    requests,
-    seconds,
-  };
-}
-
-/** The node flags `npm start` uses, for both servers alike. */
-const NODE_FLAGS = ["--max-semi-space-size=32"];
-
-function start(script: string, childEnv: Record<string, string>) {
-  // Output is discarded but still produced: the demo pays for its access log as in production.
-  return spawn(process.execPath, [...NODE_FLAGS, script], { env: childEnv, stdio: "ignore" });
-}
-
-function stop(child: ChildProcess) {
-  return new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
-async function ready(url: string) {
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
 async function load(port: number, ids: string[], duration: number): Promise<Run> {
   let i = 0;
   const result = await autocannon({
@@ -204,10 +155,5 @@ async function load(port: number, ids: string[], duration: number): Promise<Run>
     seconds: result.duration,
   };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 await main();
