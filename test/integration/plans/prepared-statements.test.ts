@@ -123,7 +123,11 @@ describe.skipIf(!onRealServer())(
       for (let size = 1; size <= 60; size++) await bulk(size, "a");
       const added = (await prepared()).filter((statement) => !before.has(statement));
       // Two columns (email, name): row counts up to the bound are prepared, larger ones are not.
-      expect(added.length).toBeLessThanOrEqual(MAX_PREPARED_PARAMETERS / 2);
+      // Besides the inserts, a bulk request may be the first in this file to run the request
+      // transaction's own statements (the audit actor's set_config): a fixed few, not per size.
+      const inserts = added.filter((statement) => /^insert into "users"/i.test(statement));
+      expect(inserts.length).toBeLessThanOrEqual(MAX_PREPARED_PARAMETERS / 2);
+      expect(added.length - inserts.length).toBeLessThanOrEqual(2);
       const afterSizes = await prepared();
       for (let size = 1; size <= 60; size++) await bulk(size, "b");
       expect(await prepared()).toEqual(afterSizes);
