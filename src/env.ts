@@ -18,6 +18,7 @@ import {
   resolveDatabase,
   resolveMigrationDatabase,
 } from "./db/config.js";
+import { formatDatabaseUrl, parseDatabaseUrl } from "./db/connection-url.js";
 import {
   resolveSecurity,
   SECURITY_VARIABLES,
@@ -225,9 +226,9 @@ export function doctorEnv(source: Source = process.env) {
 export function redactUrl(url: string | undefined): string {
   if (!url) return "(embedded PGlite)";
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
+    const parsed = parseDatabaseUrl(url);
+    if (parsed.url.password) parsed.url.password = "***";
+    return formatDatabaseUrl(parsed);
   } catch {
     return "(unparseable URL)";
   }

@@ -35,7 +35,13 @@ async function main() {
       ? await openEmbeddedDatabase(config, logger)
       : await createDatabase(config.database, { logger });
   logger.info(
-    { driver: database.driver, database: redactUrl(config.database.url) },
+    {
+      driver: database.driver,
+      database: redactUrl(config.database.url),
+      ...(config.database.replicas.length > 0
+        ? { replicas: config.database.replicas.map((replica) => redactUrl(replica.url)) }
+        : {}),
+    },
     "database configured",
   );
 

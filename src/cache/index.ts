@@ -16,6 +16,7 @@ import { createResultCache, type ResultCache } from "./result-cache.js";
 export type { CacheConfig } from "./config.js";
 export { invalidateAfterCommit } from "./invalidate-after-commit.js";
 export { type CacheKey, type CacheKind, cacheKey } from "./keys.js";
+export { readsFor } from "./reads-for.js";
 export type { CacheStats, ResultCache } from "./result-cache.js";
 
 /** How long start-up waits for Redis before serving without it. */

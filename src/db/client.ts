@@ -21,11 +21,13 @@ import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { withReplicas } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { DatabaseConfig } from "../env.js";
 import type { Logger } from "../logger.js";
+import { parseDatabaseUrl } from "./connection-url.js";
 import { type DriverContext, registerContext } from "./driver/context.js";
 import { instrumentPglite } from "./driver/pglite.js";
 import { instrumentPostgres } from "./driver/postgres.js";
@@ -37,6 +39,7 @@ import { isNewDataDir } from "./pglite-snapshot.js";
 import { PoolGate } from "./pool-gate.js";
 import { isMultiHost, newConnectionCounters, postgresOptions } from "./postgres-options.js";
 import { createQueryObserver, type QueryMetricsSnapshot } from "./query-log.js";
+import { ReplicaRouter, type ReplicaRoutingStats, registerRouter } from "./replicas.js";
 import * as schema from "./schema/index.js";
 
 export type Schema = typeof schema;
@@ -65,6 +68,11 @@ export interface Database {
   listen(listener: DatabaseListener): () => void;
   /** Connections open, idle and in use, callers waiting, and totals since start. */
   poolStats(): PoolStats;
+  /**
+   * Where reads went and each replica's lag and rotation (`DATABASE_REPLICA_URLS`; replicas.ts);
+   * undefined without replicas. `poolStats` and `ping` are the primary's.
+   */
+  replicaStats(): ReplicaRoutingStats | undefined;
   /** Counters and a latency histogram of every query sent through `db` so far. */
   queryMetrics(): QueryMetricsSnapshot;
   /** Waits up to `timeoutSeconds` for running queries, then closes every connection. */
@@ -100,20 +108,6 @@ export async function createDatabase(
   const queryLog = createQueryObserver(config, logger);
   events.listen(queryLog);
   const max = config.driver === "pglite" ? 1 : (options.max ?? config.poolMax);
-  const gate = new PoolGate({
-    max,
-    depth: pipelineDepth(config, logger),
-    timeoutMs: config.poolTimeoutMs,
-    onWait: (waitMs, outcome) => {
-      if (events.active) events.emit("poolWait", { waitMs, outcome });
-    },
-  });
-  const context: DriverContext = {
-    gate,
-    events,
-    statementNames: new Map(),
-    prepare: config.prepare,
-  };
   const common = {
     config,
     listen: (listener: DatabaseListener) => events.listen(listener),
@@ -121,42 +115,48 @@ export async function createDatabase(
   };
 
   if (config.driver === "postgres") {
-    if (!config.url) throw new Error("database.url is required for the postgres driver");
-    const counters = isMultiHost(config.url) ? undefined : newConnectionCounters();
-    const pool = postgres(config.url, { ...postgresOptions(config, logger, counters), max });
-    const db = drizzlePostgres({
-      client: instrumentPostgres(pool, context) as unknown as postgres.Sql,
-      schema,
-    }) as unknown as AppDatabase;
-    registerContext(db, context);
+    const primary = openPostgres(config, { max, events, logger });
+    const replicas = config.replicas.map((replica) =>
+      openPostgres(replica, { max, events, logger, replica: hostOf(replica.url) }),
+    );
+    let db = primary.db;
+    let router: ReplicaRouter | undefined;
+    if (replicas.length > 0) {
+      router = new ReplicaRouter({
+        primary,
+        replicas: replicas.map(({ name, db, sql }) => ({ name: name ?? "", db, sql })),
+        maxLagMs: config.replicaMaxLagMs,
+        checkMs: config.replicaCheckMs,
+        logger,
+      });
+      const routing = router;
+      events.listen(routing.listener);
+      const [first, ...rest] = replicas.map((replica) => replica.db);
+      db = withReplicas(primary.db, [first as AppDatabase, ...rest], () => routing.pick());
+      registerContext(db, primary.context);
+      registerRouter(db, routing);
+      await routing.start();
+    }
     return {
       ...common,
       db,
       driver: "postgres",
-      sql: pool,
+      sql: primary.sql,
       pglite: undefined,
-      ping: (timeoutMs = 1000) => pingPostgres(pool, timeoutMs),
-      poolStats: () => {
-        const { inUse, inFlight, waiting, longestWaitMs, timeouts } = gate.stats();
-        return {
-          driver: "postgres",
-          max,
-          open: counters ? counters.open : null,
-          idle: counters ? Math.max(0, counters.open - inUse) : null,
-          inUse,
-          inFlight,
-          waiting,
-          longestWaitMs,
-          opened: counters ? counters.opened : null,
-          closed: counters ? counters.closed : null,
-          failed: counters ? counters.failed : null,
-          timeouts,
-        };
+      ping: (timeoutMs = 1000) => pingPostgres(primary.sql, timeoutMs),
+      poolStats: primary.poolStats,
+      replicaStats: () => router?.stats(),
+      close: async (timeoutSeconds = 5) => {
+        await router?.close();
+        await Promise.all(
+          [primary, ...replicas].map(({ sql }) => sql.end({ timeout: timeoutSeconds })),
+        );
       },
-      close: (timeoutSeconds = 5) => pool.end({ timeout: timeoutSeconds }),
     };
   }
 
+  const gate = new PoolGate({ ...gateOptions(config, 1, events), depth: 1 });
+  const context: DriverContext = { gate, events, statementNames: new Map(), prepare: false };
   const dataDir = config.pgliteDataDir;
   if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
   const snapshot = isNewDataDir(dataDir) ? options.pgliteSnapshot : undefined;
@@ -174,6 +174,7 @@ export async function createDatabase(
     sql: undefined,
     pglite,
     ping: (timeoutMs = 1000) => pingPglite(pglite, timeoutMs),
+    replicaStats: () => undefined,
     poolStats: () => {
       const { inUse, inFlight, waiting, longestWaitMs, timeouts } = gate.stats();
       const open = closed ? 0 : 1;
@@ -199,6 +200,69 @@ export async function createDatabase(
     },
   };
 }
+
+interface OpenOptions {
+  max: number;
+  events: DatabaseEvents;
+  logger: Logger | undefined;
+  /** `host:port` when this pool reaches a read replica. */
+  replica?: string | undefined;
+}
+
+/** One postgres.js pool behind its own gate and instrumented client, as Drizzle sees it. */
+function openPostgres(config: DatabaseConfig, { max, events, logger, replica }: OpenOptions) {
+  if (!config.url) throw new Error("database.url is required for the postgres driver");
+  const gate = new PoolGate({
+    ...gateOptions(config, max, events),
+    depth: pipelineDepth(config, logger),
+  });
+  const context: DriverContext = {
+    gate,
+    events,
+    statementNames: new Map(),
+    prepare: config.prepare,
+    ...(replica === undefined ? {} : { replica }),
+  };
+  const counters = isMultiHost(config.url) ? undefined : newConnectionCounters();
+  const sql = postgres(config.url, { ...postgresOptions(config, logger, counters), max });
+  const db = drizzlePostgres({
+    client: instrumentPostgres(sql, context) as unknown as postgres.Sql,
+    schema,
+  }) as unknown as AppDatabase;
+  registerContext(db, context);
+  const poolStats = (): PoolStats => {
+    const { inUse, inFlight, waiting, longestWaitMs, timeouts } = gate.stats();
+    return {
+      driver: "postgres",
+      max,
+      open: counters ? counters.open : null,
+      idle: counters ? Math.max(0, counters.open - inUse) : null,
+      inUse,
+      inFlight,
+      waiting,
+      longestWaitMs,
+      opened: counters ? counters.opened : null,
+      closed: counters ? counters.closed : null,
+      failed: counters ? counters.failed : null,
+      timeouts,
+    };
+  };
+  return { name: replica, db, sql, context, poolStats };
+}
+
+const gateOptions = (config: DatabaseConfig, max: number, events: DatabaseEvents) => ({
+  max,
+  timeoutMs: config.poolTimeoutMs,
+  onWait: (waitMs: number, outcome: "acquired" | "timeout") => {
+    if (events.active) events.emit("poolWait", { waitMs, outcome });
+  },
+});
+
+/** `host:port` of a replica URL, its name in logs, events and metric labels. */
+const hostOf = (url: string | undefined) => {
+  const { url: parsed, hosts } = parseDatabaseUrl(url ?? "");
+  return hosts.length > 1 ? hosts.join(",") : `${parsed.hostname}:${parsed.port || "5432"}`;
+};
 
 /**
  * Queries per connection the gate admits: `DATABASE_PIPELINE` on postgres.js when the installed

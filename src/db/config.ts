@@ -12,7 +12,13 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ROLE_PREFIX } from "../roles/names.js";
-import { applyPasswordFile, isLocalServer } from "./connection-url.js";
+import {
+  applyPasswordFile,
+  formatDatabaseUrl,
+  isDatabaseUrl,
+  isLocalServer,
+  parseDatabaseUrl,
+} from "./connection-url.js";
 
 export const SSL_MODES = ["disable", "require", "verify-full"] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -32,7 +38,8 @@ const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" |
  */
 export const DATABASE_VARIABLES = {
   DATABASE_URL: z
-    .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
+    .string()
+    .refine(isDatabaseUrl, "must be a postgres:// or postgresql:// URL")
     .optional(),
   /** Where the embedded database (PGlite) keeps its files when DATABASE_URL is unset. */
   PGLITE_DATA_DIR: z.string().min(1).default(".data/pglite"),
@@ -73,9 +80,19 @@ export const DATABASE_VARIABLES = {
   DATABASE_LOG_PARAMS: bool.default(false),
   /** Log every query at debug level (duration, rows). */
   DATABASE_LOG_QUERIES: bool.default(false),
+  /**
+   * Streaming replicas that serve reads, comma-separated URLs; unset: every query goes to
+   * DATABASE_URL. Each URL may carry its own `sslmode`, `application_name`, ... (src/db/replicas.ts).
+   */
+  DATABASE_REPLICA_URLS: z.string().optional(),
+  /** A replica further behind the primary than this (ms) is taken out of rotation. */
+  DATABASE_REPLICA_MAX_LAG_MS: int(0, 3_600_000).default(5_000),
+  /** How often (ms) each replica's replay position and the primary's WAL position are read. */
+  DATABASE_REPLICA_CHECK_MS: int(50, 60_000).default(1_000),
   /** db:migrate/status/rollback's login, the owner role (docs/security.md); unset: DATABASE_URL. */
   MIGRATION_DATABASE_URL: z
-    .url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// or postgresql:// URL" })
+    .string()
+    .refine(isDatabaseUrl, "must be a postgres:// or postgresql:// URL")
     .optional(),
   /** `db:roles` names its roles `<prefix>_owner`, `_app` and `_readonly` (cluster-wide names). */
   DATABASE_ROLE_PREFIX: z
@@ -114,6 +131,10 @@ export interface DatabaseConfig {
   slowQueryMs: number;
   logParams: boolean;
   logQueries: boolean;
+  /** `DATABASE_REPLICA_URLS`, each resolved like DATABASE_URL (its own TLS and settings). */
+  replicas: readonly DatabaseConfig[];
+  replicaMaxLagMs: number;
+  replicaCheckMs: number;
 }
 
 /** libpq's `sslmode` values mapped onto the three this template supports. */
@@ -135,6 +156,30 @@ const RESOLVED_QUERY_PARAMS = [
   "statement_timeout",
 ] as const;
 
+/** libpq's `target_session_attrs` values. */
+const TARGET_SESSION_ATTRS = [
+  "any",
+  "read-write",
+  "read-only",
+  "primary",
+  "standby",
+  "prefer-standby",
+] as const;
+
+/**
+ * libpq's `target_session_attrs` as postgres.js should get it; undefined: none; null: invalid.
+ * postgres.js decides `read-write` from `default_transaction_read_only` alone, which a hot
+ * standby reports as `off` (PostgreSQL 14+), so it would take a standby for the primary and
+ * writes would fail with 25006 after a failover. libpq's `read-write` also refuses a server in
+ * hot standby: postgres.js's `primary` is that check. `any` is libpq's default, which
+ * postgres.js doesn't accept by name.
+ */
+function targetSessionAttrs(value: string | null): string | undefined | null {
+  if (value === null || value === "any") return undefined;
+  if (!(TARGET_SESSION_ATTRS as readonly string[]).includes(value)) return null;
+  return value === "read-write" ? "primary" : value;
+}
+
 /** `MIGRATION_DATABASE_URL` with DATABASE_URL's other settings (TLS, timeouts); problems name it. */
 export function resolveMigrationDatabase(
   env: DatabaseEnv,
@@ -142,7 +187,8 @@ export function resolveMigrationDatabase(
   problems: ConfigProblem[],
   pgHost: string | undefined,
 ): DatabaseConfig {
-  if (!env.MIGRATION_DATABASE_URL) return database;
+  // Migrations write: replicas are never theirs.
+  if (!env.MIGRATION_DATABASE_URL) return { ...database, replicas: [] };
   if (!env.DATABASE_URL) {
     problems.push({ variable: "MIGRATION_DATABASE_URL", message: "needs DATABASE_URL" });
     return database;
@@ -155,14 +201,60 @@ export function resolveMigrationDatabase(
     DATABASE_PASSWORD_FILE: undefined,
     DATABASE_POOLER: "none" as const,
   };
-  const resolved = resolveDatabase({ ...env, ...overrides }, own, pgHost || undefined);
+  const resolved = resolveDatabase(
+    { ...env, ...overrides, DATABASE_REPLICA_URLS: undefined },
+    own,
+    pgHost || undefined,
+  );
+  addRenamed(problems, own, "MIGRATION_DATABASE_URL");
+  return resolved;
+}
+
+/** `own` problems into `problems`, DATABASE_URL's named `variable`, without repeats. */
+function addRenamed(problems: ConfigProblem[], own: ConfigProblem[], variable: string) {
   for (const p of own) {
-    const named = p.variable === "DATABASE_URL" ? { ...p, variable: "MIGRATION_DATABASE_URL" } : p;
+    const named = p.variable === "DATABASE_URL" ? { ...p, variable } : p;
     if (!problems.some((q) => q.variable === named.variable && q.message === named.message)) {
       problems.push(named);
     }
   }
-  return resolved;
+}
+
+/**
+ * `DATABASE_REPLICA_URLS`: each URL resolved as DATABASE_URL would be (the variables apply to
+ * all), with its password in the URL itself (DATABASE_PASSWORD_FILE is the primary's).
+ */
+function resolveReplicas(
+  env: DatabaseEnv,
+  problems: ConfigProblem[],
+  pgHost: string | undefined,
+): DatabaseConfig[] {
+  const list = env.DATABASE_REPLICA_URLS?.split(",")
+    .map((url) => url.trim())
+    .filter((url) => url !== "");
+  if (!list?.length) return [];
+  const variable = "DATABASE_REPLICA_URLS";
+  if (!env.DATABASE_URL) {
+    problems.push({ variable, message: "needs DATABASE_URL (the embedded database has none)" });
+    return [];
+  }
+  const replicas: DatabaseConfig[] = [];
+  for (const url of list) {
+    const parsed = DATABASE_VARIABLES.DATABASE_URL.safeParse(url);
+    if (!parsed.success || !parsed.data) {
+      problems.push({ variable, message: "each entry must be a postgres:// or postgresql:// URL" });
+      continue;
+    }
+    const own: ConfigProblem[] = [];
+    const overrides = {
+      DATABASE_URL: parsed.data,
+      DATABASE_PASSWORD_FILE: undefined,
+      DATABASE_REPLICA_URLS: undefined,
+    };
+    replicas.push(resolveDatabase({ ...env, ...overrides }, own, pgHost));
+    addRenamed(problems, own, variable);
+  }
+  return replicas;
 }
 
 export function resolveDatabase(
@@ -174,7 +266,15 @@ export function resolveDatabase(
   let url: string | undefined;
   const query = new Map<string, string>();
   if (env.DATABASE_URL) {
-    const parsed = new URL(env.DATABASE_URL);
+    const { url: parsed, hosts } = parseDatabaseUrl(env.DATABASE_URL);
+    const sessionAttrs = targetSessionAttrs(parsed.searchParams.get("target_session_attrs"));
+    if (sessionAttrs === null) {
+      problems.push({
+        variable: "DATABASE_URL",
+        message: `URL query target_session_attrs must be one of ${TARGET_SESSION_ATTRS.join(", ")}`,
+      });
+    } else if (sessionAttrs === undefined) parsed.searchParams.delete("target_session_attrs");
+    else parsed.searchParams.set("target_session_attrs", sessionAttrs);
     for (const name of RESOLVED_QUERY_PARAMS) {
       const value = parsed.searchParams.get(name);
       if (value !== null) query.set(name, value);
@@ -185,7 +285,7 @@ export function resolveDatabase(
     if (passwordProblem) {
       problems.push({ variable: "DATABASE_PASSWORD_FILE", message: passwordProblem });
     }
-    url = parsed.toString();
+    url = formatDatabaseUrl({ url: parsed, hosts });
   } else if (env.DATABASE_PASSWORD_FILE) {
     problems.push({
       variable: "DATABASE_PASSWORD_FILE",
@@ -274,5 +374,8 @@ export function resolveDatabase(
     slowQueryMs: env.DATABASE_SLOW_QUERY_MS,
     logParams: env.DATABASE_LOG_PARAMS,
     logQueries: env.DATABASE_LOG_QUERIES,
+    replicas: resolveReplicas(env, problems, pgHost),
+    replicaMaxLagMs: env.DATABASE_REPLICA_MAX_LAG_MS,
+    replicaCheckMs: env.DATABASE_REPLICA_CHECK_MS,
   };
 }

@@ -41,6 +41,8 @@ export interface QueryEvent {
    * (postgres.js with `DATABASE_PREPARE`, or a `.prepare(name)`d query); PGlite: always false.
    */
   readonly prepared: boolean;
+  /** The read replica that ran it (its `host:port`); absent for the primary (replicas.ts). */
+  readonly replica?: string;
 }
 
 /** A wait for a pooled connection (a root query or a transaction), once it ended. */

@@ -11,29 +11,45 @@ export interface PingResult {
   latencyMs: number;
 }
 
-export function pingPostgres(pool: postgres.Sql, timeoutMs: number): Promise<PingResult> {
-  const query = pool`select 1`;
+export async function pingPostgres(pool: postgres.Sql, timeoutMs: number): Promise<PingResult> {
+  const started = performance.now();
+  await boundedQuery(pool, "select 1", timeoutMs);
+  return latencySince(started);
+}
+
+export async function pingPglite(pglite: PGlite, timeoutMs: number): Promise<PingResult> {
+  const started = performance.now();
+  await withDeadline(pglite.query("select 1"), timeoutMs);
+  return latencySince(started);
+}
+
+/**
+ * A probe's query on `pool` (no parameters), bounded like a ping: cancelled and rejected with a
+ * typed timeout after `timeoutMs`. For the replica watch (replicas.ts) as much as for pings.
+ */
+export function boundedQuery<T extends object = Record<string, unknown>>(
+  pool: postgres.Sql,
+  text: string,
+  timeoutMs: number,
+): Promise<T[]> {
+  const query = pool.unsafe<T[]>(text);
   return withDeadline(
-    query.then(() => undefined),
+    query.then((rows) => [...rows]),
     timeoutMs,
     () => query.cancel(),
   );
 }
 
-export function pingPglite(pglite: PGlite, timeoutMs: number): Promise<PingResult> {
-  return withDeadline(
-    pglite.query("select 1").then(() => undefined),
-    timeoutMs,
-  );
-}
+const latencySince = (started: number): PingResult => ({
+  latencyMs: Math.round((performance.now() - started) * 100) / 100,
+});
 
-/** Resolves with the latency, or rejects with a typed timeout once `timeoutMs` has passed. */
-async function withDeadline(
-  work: Promise<void>,
+/** `work`'s result, or a typed rejection once `timeoutMs` has passed. */
+async function withDeadline<T>(
+  work: Promise<T>,
   timeoutMs: number,
   onTimeout?: () => void,
-): Promise<PingResult> {
-  const started = performance.now();
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -42,8 +58,7 @@ async function withDeadline(
     }, timeoutMs);
   });
   try {
-    await Promise.race([work, deadline]);
-    return { latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+    return await Promise.race([work, deadline]);
   } catch (error) {
     const mapped = mapDatabaseError(error);
     throw mapped instanceof Error

@@ -9,6 +9,7 @@ import { connect as connectSocket, type Socket } from "node:net";
 import type postgres from "postgres";
 import type { DatabaseConfig } from "../env.js";
 import type { Logger } from "../logger.js";
+import { parseDatabaseUrl } from "./connection-url.js";
 
 /** Connection counts kept by `countingSocket`; undefined where the driver opens its own sockets. */
 export interface ConnectionCounters {
@@ -28,7 +29,7 @@ export const newConnectionCounters = (): ConnectionCounters => ({
 
 /** True for `postgres://a,b/db`: postgres.js rotates through the hosts itself. */
 export const isMultiHost = (url: string | undefined) =>
-  url !== undefined && new URL(url).host.includes(",");
+  url !== undefined && parseDatabaseUrl(url).hosts.length > 1;
 
 /**
  * The options every postgres.js client of the template uses. With `counters`, single-host

@@ -5,7 +5,9 @@
  * and the name becomes the query's `operation` in the query log, metrics and traces.
  *
  * Use it for hot queries on the root `db`. Inside a transaction build the query normally (a
- * statement prepared on `db` runs on the pool, not on the transaction's connection).
+ * statement prepared on `db` runs on the pool, not on the transaction's connection). With read
+ * replicas a select is prepared once per server and each call runs where a read would go now
+ * (replicas.ts); anything else is prepared on the primary.
  *
  * @example
  * const userById = preparedStatement("user_by_id", (db, name) =>
@@ -15,6 +17,7 @@
  */
 import type { AppDatabase } from "./client.js";
 import { contextOf } from "./driver/context.js";
+import { isReadOnlyStatement, primaryOf, readTarget } from "./replicas.js";
 
 /** What a Drizzle prepared query offers that this helper needs. */
 interface Prepared {
@@ -26,7 +29,7 @@ export function preparedStatement<T extends Prepared>(
   build: (db: AppDatabase, name: string) => T,
 ): (db: AppDatabase) => T {
   const cache = new WeakMap<AppDatabase, T>();
-  return (db) => {
+  const on = (db: AppDatabase) => {
     let query = cache.get(db);
     if (query === undefined) {
       query = build(db, name);
@@ -34,5 +37,10 @@ export function preparedStatement<T extends Prepared>(
       contextOf(db)?.statementNames.set(query.getQuery().sql, name);
     }
     return query;
+  };
+  let reads: boolean | undefined;
+  return (db) => {
+    reads ??= isReadOnlyStatement(on(primaryOf(db)).getQuery().sql);
+    return on(reads ? readTarget(db) : primaryOf(db));
   };
 }

@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { type DatabaseUrl, formatDatabaseUrl, parseDatabaseUrl } from "../db/connection-url.js";
 import type { DatabaseConfig } from "../env.js";
 
 const run = promisify(execFile);
@@ -34,7 +35,8 @@ export async function backupDatabase(
   options: { dir: string; label: string },
 ): Promise<string> {
   if (!config.url) throw new Error("backups need a postgres:// database (not embedded PGlite)");
-  const url = new URL(config.url);
+  const parsed = parseDatabaseUrl(config.url);
+  const { url } = parsed;
   const database = decodeURIComponent(url.pathname.slice(1)) || "postgres";
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   mkdirSync(options.dir, { recursive: true });
@@ -44,7 +46,7 @@ export async function backupDatabase(
   writeFileSync(file, "", { mode: 0o600 });
   const secrets = mkdtempSync(join(tmpdir(), "pg-dump-"));
   try {
-    const target = libpqUrl(config, url, secrets);
+    const target = libpqUrl(config, parsed, secrets);
     await run("pg_dump", ["--format=custom", "--no-password", `--file=${file}`, target], {
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -59,7 +61,7 @@ export async function backupDatabase(
 }
 
 /** The connection URL for libpq: config's TLS and name settings, password via a passfile. */
-function libpqUrl(config: DatabaseConfig, url: URL, secrets: string): string {
+function libpqUrl(config: DatabaseConfig, { url, hosts }: DatabaseUrl, secrets: string): string {
   const target = new URL(url.toString());
   if (target.password) {
     const passfile = join(secrets, "pgpass");
@@ -80,5 +82,5 @@ function libpqUrl(config: DatabaseConfig, url: URL, secrets: string): string {
   }
   target.searchParams.set("application_name", `${config.applicationName}:backup`);
   target.searchParams.set("connect_timeout", String(config.connectTimeoutSeconds));
-  return target.toString();
+  return formatDatabaseUrl({ url: target, hosts });
 }

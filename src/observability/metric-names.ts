@@ -20,6 +20,11 @@ export const METRICS = {
   queryErrors: "db_query_errors_total", // counter {sqlstate_class, error}
   slowQueries: "db_slow_queries_total", // counter {operation}
   preparedStatements: "db_prepared_statements", // gauge: distinct statement texts prepared
+  // Read replicas (DATABASE_REPLICA_URLS), from `database.replicaStats()` at scrape time
+  replicaLagSeconds: "db_replica_lag_seconds", // gauge {replica}
+  replicaLagBytes: "db_replica_lag_bytes", // gauge {replica}
+  replicaInRotation: "db_replica_in_rotation", // gauge {replica}: 1 serving reads, 0 out
+  replicaReads: "db_replica_reads_total", // counter {target: replica|primary}
   // Transactions
   transactions: "db_transactions_total", // counter {outcome: commit|rollback}
   transactionDurationSeconds: "db_transaction_duration_seconds", // histogram {outcome}

@@ -30,6 +30,7 @@ import {
   migrationStateReader,
   registerMigrationMetrics,
 } from "./migration-metrics.js";
+import { type ObservedReplicas, registerReplicaMetrics } from "./replica-metrics.js";
 import { UNEXPECTED_ERROR_SOURCES, type UnexpectedErrorSource } from "./report-error.js";
 import {
   createServerStatsReader,
@@ -38,7 +39,7 @@ import {
 } from "./server-stats.js";
 
 export interface CreateMetricsOptions {
-  database: ObservedDatabase & Pick<Database, "pglite">;
+  database: ObservedDatabase & ObservedReplicas & Pick<Database, "pglite">;
   config: Pick<Config, "database" | "metrics">;
   logger: Logger;
   /** How to read the migration state; default: the migration runner on `database`. */
@@ -166,6 +167,7 @@ export function createMetrics({
   }
 
   registerCacheMetrics(registry, cache);
+  registerReplicaMetrics(registry, database);
 
   const migrationMetrics = registerMigrationMetrics(registry, {
     read: migrations ?? migrationStateReader(database, config.database),

@@ -13,6 +13,8 @@ export interface DriverContext {
   readonly statementNames: Map<string, string>;
   /** `DATABASE_PREPARE`: also prepare unnamed statements with parameters (ADR 0003). */
   readonly prepare: boolean;
+  /** The replica this client reaches (`host:port`), for `QueryEvent.replica`; unset: primary. */
+  readonly replica?: string;
 }
 
 /**
@@ -51,6 +53,7 @@ export function reportQuery(
     rows,
     inTransaction,
     prepared,
+    ...(context.replica === undefined ? {} : { replica: context.replica }),
     ...(error === undefined ? {} : { error }),
   });
 }

@@ -8,6 +8,7 @@ import {
 } from "../../domain-errors.js";
 import type { AppDatabase } from "../client.js";
 import { UniqueViolationError } from "../errors.js";
+import { primaryOf } from "../replicas.js";
 import { accounts, type Transfer, transfers } from "../schema/index.js";
 import { preparedStatement } from "../statements.js";
 import { type TransactionOptions, withTransaction } from "../transaction.js";
@@ -121,8 +122,12 @@ function replay(earlier: Transfer, requestHash: string): TransferResult {
   return { transfer: earlier, replayed: true };
 }
 
+/** On the primary: the transfer that holds the key may have committed a moment ago. */
 async function findByIdempotencyKey(db: AppDatabase, key: string): Promise<Transfer | undefined> {
-  const [row] = await db.select().from(transfers).where(eq(transfers.idempotencyKey, key));
+  const [row] = await primaryOf(db)
+    .select()
+    .from(transfers)
+    .where(eq(transfers.idempotencyKey, key));
   return row;
 }
 

@@ -1,5 +1,5 @@
 /** The accounts routes' handlers, each typed by its contract in `accounts.routes.ts`. */
-import { cacheKey, type ResultCache } from "../../../cache/index.js";
+import { cacheKey, type ResultCache, readsFor } from "../../../cache/index.js";
 import type { AppDatabase } from "../../../db/client.js";
 import {
   createAccount,
@@ -49,7 +49,7 @@ export function createAccountsHandlers({ db, cache, transactionOptions }: Accoun
   const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
     const { id } = c.req.valid("param");
     const load = async () => {
-      const row = await getAccount(db, id);
+      const row = await getAccount(readsFor(db, cache), id);
       return row && toAccountDto(row);
     };
     const account = cache ? await cache.get(cacheKey.account(id), load) : await load();

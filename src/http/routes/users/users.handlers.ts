@@ -2,7 +2,12 @@
  * The users routes' handlers, each typed by its contract in `users.routes.ts`. Problems (404,
  * 409, ...) are thrown as typed errors and mapped to problem+json in one place (`problem.ts`).
  */
-import { cacheKey, invalidateAfterCommit, type ResultCache } from "../../../cache/index.js";
+import {
+  cacheKey,
+  invalidateAfterCommit,
+  type ResultCache,
+  readsFor,
+} from "../../../cache/index.js";
 import { bulkInsert } from "../../../db/bulk.js";
 import type { AppDatabase } from "../../../db/client.js";
 import {
@@ -67,7 +72,7 @@ export function createUsersHandlers({ db, cache, transactionOptions }: UsersDeps
   const getOne: AppRouteHandler<typeof routes.getOne> = async (c) => {
     const { id } = c.req.valid("param");
     const load = async () => {
-      const row = await getUser(db, id);
+      const row = await getUser(readsFor(db, cache), id);
       return row && toUserDto(row);
     };
     const user = cache ? await cache.get(cacheKey.user(id), load) : await load();
