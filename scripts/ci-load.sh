@@ -6,8 +6,9 @@
 #   3. run loadtests/smoke.ts, then loadtests/load.ts for LOAD_DURATION at LOAD_RATE;
 #   4. check the summaries: the money invariant verified and held, every threshold passed, and
 #      the number of distinct prepared statements bounded (PREPARED_STATEMENT_LIMIT, 40);
-#   5. verify the audit log, then a short capacity run (capacity.json and capacity.svg).
-#   5. verify the audit log the load wrote (`npm run db:audit -- --verify`).
+#   5. verify the audit log the load wrote (`npm run db:audit -- --verify`);
+#   6. a short capacity run (capacity.json and capacity.svg);
+#   7. several instances: scripts/load-instances.sh, two servers behind a round-robin balancer.
 # Any failure fails the run: k6 exits non-zero on a crossed threshold or a violated invariant.
 # The server is stopped and the database dropped however the run ends. The k6 summaries (JSON)
 # and the server log are left in $SUMMARY_DIR for CI to keep.
@@ -166,4 +167,12 @@ if [[ "${CAPACITY:-on}" != "off" ]]; then
   grep -E "knee" "$SUMMARY_DIR/capacity.txt" || true
   node scripts/check-load-summary.mjs --invariant-only "$SUMMARY_DIR/capacity-summary.json"
   test -s "$SUMMARY_DIR/capacity.json" && test -s "$SUMMARY_DIR/capacity.svg"
+fi
+
+# Several instances (scripts/load-instances.sh): two more servers, on a database of their own,
+# behind a round-robin balancer, with idempotency keys sent to both; it reuses this run's build.
+# INSTANCES_TEST=off skips it.
+if [[ "${INSTANCES_TEST:-on}" != "off" ]]; then
+  step "several instances"
+  SKIP_BUILD=1 bash scripts/load-instances.sh
 fi
