@@ -22,9 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pg_host="${PGHOST:-127.0.0.1}"
-pg_port="${PGPORT:-5432}"
-pg_user="${PGUSER:-postgres}"
+script_name=ci-load
+# shellcheck source=scripts/load-lib.sh
+source scripts/load-lib.sh
 load_duration="${LOAD_DURATION:-20s}"
 # Below the load test's default of 50/s: CI machines are small and shared, and the latency
 # budgets should fail on a slow change, not on a noisy neighbour.
@@ -36,31 +36,12 @@ database_url="postgres://${pg_user}@${pg_host}:${pg_port}/${database}"
 server_pid=""
 started=$SECONDS
 
-step() { printf '\n== ci-load: %s (%ds)\n' "$*" "$((SECONDS - started))"; }
-admin_sql() {
-  PGOPTIONS="--client-min-messages=warning" \
-    psql -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -qAtX -v ON_ERROR_STOP=1 -c "$1"
-}
-
-stop_server() {
-  # Signal the whole process group: `npm start` runs node under `sh -c`, which does not pass a
-  # signal on, so signalling npm alone would leave the server running.
-  kill -TERM -- "-$server_pid" 2>/dev/null || return 0
-  # The server drains in-flight requests for up to SHUTDOWN_TIMEOUT_MS (10 s by default).
-  for _ in $(seq 1 150); do
-    kill -0 -- "-$server_pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  echo "ci-load: the server did not stop within 15 s; killing it" >&2
-  kill -KILL -- "-$server_pid" 2>/dev/null || true
-}
-
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   set +e
   if [[ -n "$server_pid" ]]; then
-    stop_server
+    stop_group "$server_pid"
   fi
   admin_sql "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)"
   if [[ $status -eq 0 ]]; then
@@ -98,7 +79,7 @@ base_url="http://127.0.0.1:${port}"
 # rate limit is off: every virtual user shares 127.0.0.1, so it would measure the limiter.
 api_token="$(node -e 'console.log(require("node:crypto").randomBytes(32).toString("hex"))')"
 export API_TOKEN="$api_token"
-# setsid: a process group of its own, so stop_server reaches node through npm and sh.
+# setsid: a process group of its own, so stop_group reaches node through npm and sh.
 DATABASE_URL="$database_url" NODE_ENV=production HOST=127.0.0.1 PORT="$port" \
   API_TOKENS="$api_token" RATE_LIMIT=off \
   setsid npm start >"$SUMMARY_DIR/server.log" 2>&1 &

@@ -20,9 +20,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pg_host="${PGHOST:-127.0.0.1}"
-pg_port="${PGPORT:-5432}"
-pg_user="${PGUSER:-postgres}"
+script_name=load-instances
+# shellcheck source=scripts/load-lib.sh
+source scripts/load-lib.sh
 instances="${INSTANCES:-2}"
 duration="${INSTANCES_DURATION:-15s}"
 # The load test's CI rate: the same small shared machine now runs every instance.
@@ -42,28 +42,11 @@ balancer_pid=""
 database_created=""
 started=$SECONDS
 
-step() { printf '\n== load-instances: %s (%ds)\n' "$*" "$((SECONDS - started))"; }
-admin_sql() {
-  PGOPTIONS="--client-min-messages=warning" \
-    psql -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -qAtX -v ON_ERROR_STOP=1 -c "$1"
-}
 free_port() {
   node -e '
     const server = require("node:net").createServer();
     server.listen(0, "127.0.0.1", () => { console.log(server.address().port); server.close(); });
   '
-}
-
-# As ci-load.sh: signal the process group, since `npm start` runs node under `sh -c`, which does
-# not pass a signal on; the server drains for up to SHUTDOWN_TIMEOUT_MS (10 s by default).
-stop_group() {
-  kill -TERM -- "-$1" 2>/dev/null || return 0
-  for _ in $(seq 1 150); do
-    kill -0 -- "-$1" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  echo "load-instances: process group $1 did not stop within 15 s; killing it" >&2
-  kill -KILL -- "-$1" 2>/dev/null || true
 }
 
 cleanup() {
