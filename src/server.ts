@@ -9,17 +9,14 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
-import { createCache } from "./cache/index.js";
 import { createDatabase, type Database } from "./db/client.js";
 import { isNewDataDir, loadSnapshot, saveSnapshot, snapshotFile } from "./db/pglite-snapshot.js";
 import { users } from "./db/schema/index.js";
 import { checkConnectionBudgetAtStart } from "./doctor/startup.js";
 import { type Config, loadServerConfig, redactUrl } from "./env.js";
-import { createApp } from "./http/app.js";
 import { LISTENER_OPTIONS } from "./http/middleware/request-context.js";
 import { createLogger, type Logger, propagatesRequestContext } from "./logger.js";
 import { MIGRATIONS_FOLDER, migrateDatabase } from "./migrator/migrate.js";
-import { createObservability } from "./observability/index.js";
 
 async function main() {
   const config = loadServerConfig();
@@ -30,10 +27,19 @@ async function main() {
       "API_TOKENS is unset: POST, PUT, PATCH and DELETE are open to anyone who can reach the port",
     );
   }
-  const database =
+  const opening =
     config.database.driver === "pglite"
-      ? await openEmbeddedDatabase(config, logger)
-      : await createDatabase(config.database, { logger });
+      ? openEmbeddedDatabase(config, logger)
+      : createDatabase(config.database, { logger });
+  // Awaited below; a failure meanwhile is not an unhandled rejection, it is startup's error.
+  opening.catch(() => undefined);
+  // Loaded while the database opens (PGlite compiles its WebAssembly off the main thread).
+  const [{ createApp }, { createObservability }, { createCache }] = await Promise.all([
+    import("./http/app.js"),
+    import("./observability/index.js"),
+    import("./cache/index.js"),
+  ]);
+  const database = await opening;
   logger.info(
     {
       driver: database.driver,

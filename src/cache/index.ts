@@ -8,7 +8,6 @@
  * // on shutdown
  * await cache?.close();
  */
-import { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { CacheConfig } from "./config.js";
 import { createResultCache, type ResultCache } from "./result-cache.js";
@@ -36,6 +35,8 @@ export async function createCache(
   { logger }: CreateCacheOptions,
 ): Promise<ResultCache | undefined> {
   if (!config.redisUrl) return undefined;
+  // Loaded only when the cache is on: ioredis is a tenth of a second of every start otherwise.
+  const { createRedisClient } = await import("./redis-client.js");
   const redis = createRedisClient(config.redisUrl, config.timeoutMs);
   let lastError = "";
   redis.on("error", (error: Error) => {
@@ -59,22 +60,5 @@ export async function createCache(
     keyPrefix: config.keyPrefix,
     ttlSeconds: config.ttlSeconds,
     logger,
-  });
-}
-
-/**
- * A client that fails fast instead of queueing: while Redis is unreachable a command fails at
- * once (no offline queue, no re-send after a reconnect) and a slow one after `timeoutMs`, so a
- * read falls back to PostgreSQL instead of waiting for Redis. Auto-pipelining writes the
- * commands of one event-loop turn in one syscall, as postgres.js does for queries.
- */
-export function createRedisClient(url: string, timeoutMs: number): Redis {
-  return new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: timeoutMs,
-    connectTimeout: Math.max(timeoutMs, 2_000),
-    enableAutoPipelining: true,
-    connectionName: "result-cache",
   });
 }

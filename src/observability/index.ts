@@ -8,7 +8,7 @@
  * // ... on shutdown, before closing the database
  * await observability.close();
  */
-import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { Database } from "../db/client.js";
 import type { Config } from "../env.js";
 import type { Logger } from "../logger.js";
@@ -16,12 +16,7 @@ import type { ObservedCache } from "./cache-metrics.js";
 import type { ObservedDatabase } from "./database-metrics.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createErrorReporter, type ReportError, type UnexpectedErrorHook } from "./report-error.js";
-import {
-  createLogSpanExporter,
-  createTracing,
-  type Tracing,
-  type TracingOptions,
-} from "./tracing.js";
+import type { Tracing, TracingOptions } from "./tracing.js";
 
 export type { Metrics } from "./metrics.js";
 export type {
@@ -89,6 +84,11 @@ export async function createObservability({
   let tracing: Tracing | undefined;
   let stopSpans: (() => void) | undefined;
   if (config.tracing.enabled) {
+    // Loaded only when tracing is on: the OpenTelemetry SDK is a tenth of a second of a start.
+    const [{ createLogSpanExporter, createTracing }, { BatchSpanProcessor }] = await Promise.all([
+      import("./tracing.js"),
+      import("@opentelemetry/sdk-trace-base"),
+    ]);
     tracing = createTracing({
       spanProcessors: spanProcessors ?? [new BatchSpanProcessor(createLogSpanExporter(logger))],
       sampleRatio: config.tracing.sampleRatio,

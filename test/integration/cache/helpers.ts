@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll } from "vitest";
-import { createRedisClient } from "../../../src/cache/index.js";
+import { createRedisClient } from "../../../src/cache/redis-client.js";
 import { createResultCache, type ResultCache } from "../../../src/cache/result-cache.js";
 import { testEnv } from "../../../src/env.js";
 import type { Logger } from "../../../src/logger.js";
