@@ -11,6 +11,7 @@
 import type { Writable } from "node:stream";
 import type postgres from "postgres";
 import { TransactionEndedError } from "../errors.js";
+import type { Lease } from "../pool-gate.js";
 import { type DriverContext, reportQuery, reportTransaction, shouldPrepare } from "./context.js";
 import {
   type ConnectionActivity,
@@ -64,13 +65,11 @@ export function instrumentPostgres(
   return {
     options: pool.options,
     unsafe: (text, params = [], options) =>
-      new InstrumentedQuery(async (values) => {
-        const lease = await context.gate.acquire("query");
-        try {
-          return await runQuery(pool, context, undefined, text, params, options, values);
-        } finally {
-          lease.release();
-        }
+      new InstrumentedQuery((values) => {
+        const run = (lease: Lease) =>
+          runQuery(pool, context, undefined, text, params, options, values, lease);
+        const lease = context.gate.tryAcquire("query");
+        return lease ? run(lease) : context.gate.acquire("query").then(run);
       }),
     begin: begin as InstrumentedPostgres["begin"],
   };
@@ -155,6 +154,8 @@ async function runQuery(
   params: Params,
   options: UnsafeOptions | undefined,
   values: boolean,
+  /** The pool gate's admission of a root query, handed back once it has settled. */
+  lease?: Lease,
 ) {
   // Drizzle sends `prepare: false` unless the query was `.prepare(name)`d (ADR 0003).
   const prepare = options?.prepare || (context.prepare && shouldPrepare(text, params));
@@ -173,6 +174,7 @@ async function runQuery(
     reportQuery(context, text, params, startedAt, started, !!activity, prepare, undefined, error);
     throw error;
   } finally {
+    lease?.release();
     if (activity) {
       activity.inFlight--;
       activity.idleSince = performance.now();
