@@ -8,6 +8,7 @@
 import { executionAsyncId } from "node:async_hooks";
 import { sql } from "drizzle-orm";
 import { createDatabase } from "../../../src/db/client.js";
+import { initdbSnapshot, loadSnapshot } from "../../../src/db/pglite-snapshot.js";
 import { withTransaction } from "../../../src/db/transaction.js";
 import { parseConfig } from "../../../src/env.js";
 
@@ -24,6 +25,8 @@ const database = await createDatabase(
       ? { DATABASE_URL: url, NODE_ENV: "test" }
       : { PGLITE_DATA_DIR: "memory://", NODE_ENV: "test" },
   ).database,
+  // The cached initdb snapshot (the global setup built it): initdb would be most of the run.
+  url ? {} : { pgliteSnapshot: loadSnapshot(await initdbSnapshot()) },
 );
 try {
   await withTransaction(database.db, async (tx) => {

@@ -139,9 +139,9 @@ describe.skipIf(!onRealServer())(`streamQuery on postgres.js (${NEEDS_SERVER})`,
     expect(row?.n).toBe(0);
   });
 
-  it("streams 200,000 rows with bounded memory", async () => {
+  it("streams 100,000 rows with bounded memory", async () => {
     const { db } = testDb;
-    const load = userRows(200_000, "big");
+    const load = userRows(100_000, "big");
     await bulkInsert(db, users, load);
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
@@ -162,13 +162,13 @@ describe.skipIf(!onRealServer())(`streamQuery on postgres.js (${NEEDS_SERVER})`,
       if (++rows % 20_000 === 0) peak = Math.max(peak, liveHeap());
     }
     const streamedGrowth = peak - before;
-    expect(rows).toBe(200_000);
+    expect(rows).toBe(100_000);
 
     // For scale: the same result materialised by `await query`.
     const base = liveHeap();
     const all = await query;
     const materialisedGrowth = liveHeap() - base;
-    expect(all).toHaveLength(200_000);
+    expect(all).toHaveLength(100_000);
 
     console.info(
       `[stream] live heap growth: streamed ${(streamedGrowth / 2 ** 20).toFixed(1)} MiB, ` +
