@@ -24,7 +24,8 @@ async function main(args: readonly string[]): Promise<number> {
   }
   const config = loadConfig();
   const where = config.database.url ? redactUrl(config.database.url) : "the embedded database";
-  const database = await createDatabase(config.database);
+  // On the primary: statements on a replica could each see another replay position.
+  const database = await createDatabase({ ...config.database, replicas: [] });
   try {
     const report = await verifyAuditLog(database.db);
     if (options.json) console.log(JSON.stringify(report, null, 2));

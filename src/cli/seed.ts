@@ -24,7 +24,8 @@ async function main(args: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   const config = loadConfig();
-  const database = await createDatabase(config.database);
+  // The seed writes: on the primary only.
+  const database = await createDatabase({ ...config.database, replicas: [] });
   const progress = createProgressReporter(process.stderr);
   const started = performance.now();
   try {
