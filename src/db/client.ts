@@ -116,15 +116,16 @@ export async function createDatabase(
 
   if (config.driver === "postgres") {
     const primary = openPostgres(config, { max, events, logger });
-    const replicas = config.replicas.map((replica) =>
-      openPostgres(replica, { max, events, logger, replica: hostOf(replica.url) }),
-    );
+    const replicas = config.replicas.map((replica) => {
+      const name = hostOf(replica.url);
+      return { name, ...openPostgres(replica, { max, events, logger, replica: name }) };
+    });
     let db = primary.db;
     let router: ReplicaRouter | undefined;
     if (replicas.length > 0) {
       router = new ReplicaRouter({
         primary,
-        replicas: replicas.map(({ name, db, sql }) => ({ name: name ?? "", db, sql })),
+        replicas,
         maxLagMs: config.replicaMaxLagMs,
         checkMs: config.replicaCheckMs,
         logger,
@@ -221,7 +222,7 @@ function openPostgres(config: DatabaseConfig, { max, events, logger, replica }: 
     events,
     statementNames: new Map(),
     prepare: config.prepare,
-    ...(replica === undefined ? {} : { replica }),
+    replica,
   };
   const counters = isMultiHost(config.url) ? undefined : newConnectionCounters();
   const sql = postgres(config.url, { ...postgresOptions(config, logger, counters), max });
@@ -247,7 +248,7 @@ function openPostgres(config: DatabaseConfig, { max, events, logger, replica }: 
       timeouts,
     };
   };
-  return { name: replica, db, sql, context, poolStats };
+  return { db, sql, context, poolStats };
 }
 
 const gateOptions = (config: DatabaseConfig, max: number, events: DatabaseEvents) => ({

@@ -53,7 +53,7 @@ export function reportQuery(
     rows,
     inTransaction,
     prepared,
-    ...(context.replica === undefined ? {} : { replica: context.replica }),
+    replica: context.replica,
     ...(error === undefined ? {} : { error }),
   });
 }
