@@ -51,6 +51,12 @@ export interface ReplicaRoutingStats {
   readonly replicas: readonly ReplicaStatus[];
   /** Reads routed since start: to a replica, or to the primary (none in rotation, or caught up). */
   readonly reads: { readonly replica: number; readonly primary: number };
+  /**
+   * The primary's position after this process's last covered write: a replica serves reads once
+   * its replay has reached it. `pendingWrites`: writes seen since, not yet covered by a check.
+   */
+  readonly watermarkLsn: string;
+  readonly pendingWrites: number;
 }
 
 export interface ReplicaTarget {
@@ -174,6 +180,8 @@ export class ReplicaRouter {
         replayLsn: r.replay === undefined ? null : formatLsn(r.replay),
       })),
       reads: { ...this.#reads },
+      watermarkLsn: formatLsn(this.#watermark),
+      pendingWrites: this.#writes - this.#covered,
     };
   }
 
@@ -228,7 +236,8 @@ export class ReplicaRouter {
     if (this.#closed) return;
     this.#lastCheck = performance.now();
     const writes = this.#writes;
-    const timeoutMs = Math.max(1_000, this.#options.checkMs);
+    // A new connection (TCP, TLS, authentication) must fit too, on a busy machine.
+    const timeoutMs = Math.max(2_000, this.#options.checkMs);
     const [primary, ...replicas] = await Promise.allSettled([
       boundedQuery<{ lsn: string }>(
         this.#primarySql,

@@ -22,13 +22,21 @@ import {
 } from "../../setup/replication.js";
 
 const unavailable = replicationUnavailable();
-const MAX_LAG_MS = 600;
+/**
+ * Long enough that a standby starved of CPU on a busy 2-core CI machine (the seed's autovacuum
+ * keeps the primary writing WAL for a while) doesn't drop out of rotation by itself; the lag
+ * test pauses replay for longer than this.
+ */
+const MAX_LAG_MS = 2_500;
+
+/** What the router knew when a wait ran out, for the failure's message. */
+let describeState: () => string = () => "";
 
 /** Polls `check` until it returns true, for up to `timeoutMs`. */
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${describeState()}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -54,6 +62,7 @@ describe.skipIf(unavailable)(`read replicas on a streaming standby ${unavailable
     database = await createDatabase(config.database);
     await seed(database.db);
     replicaName = `127.0.0.1:${standby.port}`;
+    describeState = () => JSON.stringify(database.replicaStats());
     database.listen({ query: (event) => events.push(event) });
     // The seed is a write: the standby serves reads once it has replayed it.
     await until(() => database.replicaStats()?.replicas[0]?.inRotation === true);
@@ -145,7 +154,7 @@ describe.skipIf(unavailable)(`read replicas on a streaming standby ${unavailable
       const text = await registry.metrics();
       expect(text).toContain(`db_replica_in_rotation{replica="${replicaName}"} 0`);
       expect(text).toMatch(
-        new RegExp(`db_replica_lag_seconds\\{replica="${replicaName}"\\} (0\\.[6-9]|[1-9])`),
+        new RegExp(`db_replica_lag_seconds\\{replica="${replicaName}"\\} ([3-9]|2\\.[5-9]|\\d\\d)`),
       );
       // Out of rotation: every read is the primary's.
       expect(await servedBy(() => database.db.select().from(users).limit(1))).toEqual(["primary"]);
